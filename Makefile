@@ -1,0 +1,70 @@
+# Dry-needling FAQ assistant. `make` (or `make help`) lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON     ?= python3
+VENV       := .venv
+BIN        := $(VENV)/bin
+RASA       := $(BIN)/rasa
+MODEL      := models/dry-needling.tar.gz
+STAMP      := $(VENV)/.installed
+
+# Settings (see README "Configuration"); every one can be overridden: make run CLINIC_ID=...
+export CLINIC_ID          ?= apollo_calgary
+export CLINICS_DIR        ?= clinics
+export RASA_PORT          ?= 5005
+export ACTION_PORT        ?= 5055
+export ACTION_SERVER_URL  ?= http://localhost:$(ACTION_PORT)/webhook
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL   := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export PYTHONWARNINGS ?= ignore::DeprecationWarning
+
+TRAINING_INPUTS := config.yml domain.yml $(shell find data components -type f \( -name '*.yml' -o -name '*.py' \) 2>/dev/null)
+
+.PHONY: help install train run run-actions test validate test-unit test-stories clean
+
+help: ## Show this help
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+
+install: $(STAMP) ## Create .venv/ from requirements.lock (only when the lock changed)
+
+$(STAMP): requirements.lock $(wildcard tools/spacy-model/*.toml tools/spacy-model/*/*)
+	rm -f $(STAMP)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check pip==24.3.1 setuptools==70.3.0 wheel==0.45.1
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --ignore-requires-python \
+		--no-build-isolation -r requirements.lock
+	touch $@
+
+train: $(MODEL) ## Train the model (only when config, domain, data or components changed)
+
+$(MODEL): $(STAMP) $(TRAINING_INPUTS)
+	$(RASA) train --fixed-model-name dry-needling --out models
+	touch $@
+
+validate: $(STAMP) ## Check the training data and domain (fails on warnings)
+	$(RASA) data validate --fail-on-warnings
+
+run: $(MODEL) ## Install, train if needed, start the action server and Rasa (REST + socket.io)
+	@mkdir -p var
+	@trap 'kill 0' EXIT INT TERM; \
+	$(BIN)/python -m actions --port $(ACTION_PORT) & \
+	$(RASA) run --model $(MODEL) --port $(RASA_PORT) --credentials credentials.yml \
+		--endpoints endpoints.yml --cors "$${CORS_ORIGINS:-http://localhost:8080}" & \
+	echo "Rasa: http://localhost:$(RASA_PORT)  (REST: /webhooks/rest/webhook)  actions: http://localhost:$(ACTION_PORT)"; \
+	wait
+
+run-actions: $(STAMP) ## Start only the action server
+	$(BIN)/python -m actions --port $(ACTION_PORT)
+
+test: $(MODEL) validate ## Install, train if needed, and run every test
+	$(BIN)/pytest
+	$(MAKE) --no-print-directory test-stories
+
+test-stories: $(MODEL) ## Run the conversation tests in tests/test_stories.yml
+	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
+		--fail-on-prediction-errors --out var/test-results
+
+clean: ## Remove the trained models and test results (keeps .venv/ and var/*.db)
+	rm -rf models var/test-results

@@ -1,0 +1,1 @@
+"""Custom actions of the dry-needling assistant (run with `python -m actions`)."""

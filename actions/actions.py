@@ -1,0 +1,109 @@
+"""The custom actions: session start, clinic hand-off and "Did you mean...?"."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.clinic import current_profile
+from actions.config import settings
+from actions.topics import topic_titles
+
+FAQ = "faq"
+MAX_CHOICES = 3
+
+
+def _selector(tracker: Tracker, retrieval_intent: Text) -> Dict[Text, Any]:
+    return (tracker.latest_message.get("response_selector") or {}).get(
+        retrieval_intent
+    ) or {}
+
+
+NOTICE = (
+    "I'm an automated assistant for {clinic}. I give general information about "
+    "dry needling, not medical advice. In an emergency, call 911."
+)
+DID_YOU_MEAN = "I'm not sure which question you mean. Did you mean one of these?"
+NOT_SURE = "I'm not sure I understood that, and I don't want to guess."
+
+
+class ActionSessionStart(Action):
+    """Start a session: name the clinic and show the general-information notice."""
+
+    def name(self) -> Text:
+        """Return the action's name."""
+        return "action_session_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict
+    ) -> List[EventType]:
+        """Set the clinic name and say the notice."""
+        name = current_profile().name
+        dispatcher.utter_message(text=NOTICE.format(clinic=name))
+        return [
+            SessionStarted(),
+            SlotSet("clinic_name", name),
+            ActionExecuted("action_listen"),
+        ]
+
+
+class ActionClinicContact(Action):
+    """Say that the clinic team answers this one, and how to reach it."""
+
+    def name(self) -> Text:
+        """Return the action's name."""
+        return "action_clinic_contact"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict
+    ) -> List[EventType]:
+        """Give the clinic's contact details from its profile."""
+        dispatcher.utter_message(text=current_profile().contact_text())
+        return []
+
+
+class ActionClarify(Action):
+    """Ask "Did you mean...?" with up to 3 likely topics, or hand over if none fits."""
+
+    def name(self) -> Text:
+        """Return the action's name."""
+        return "action_clarify"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict
+    ) -> List[EventType]:
+        """Offer the likely topics as buttons, plus "Something else"."""
+        topics = self._candidates(tracker)
+        if not topics:
+            dispatcher.utter_message(text=NOT_SURE)
+            dispatcher.utter_message(text=current_profile().contact_text())
+            return []
+        titles = topic_titles()
+        buttons = [
+            {"title": titles[topic], "payload": f"/{FAQ}/{topic}"} for topic in topics
+        ]
+        buttons.append({"title": "Something else", "payload": "/something_else"})
+        dispatcher.utter_message(text=DID_YOU_MEAN, buttons=buttons)
+        return []
+
+    @staticmethod
+    def _candidates(tracker: Tracker) -> List[Text]:
+        """Return the likely FAQ topics, best first, if a FAQ was plausible at all."""
+        config = settings()
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        faq_confidence = max(
+            (i.get("confidence", 0.0) for i in ranking if i.get("name") == FAQ),
+            default=0.0,
+        )
+        if faq_confidence < config.clarify_min_faq:
+            return []
+        known = topic_titles()
+        topics = []
+        for entry in _selector(tracker, FAQ).get("ranking") or []:
+            topic = (entry.get("intent_response_key") or "").partition("/")[2]
+            if topic in known and entry.get("confidence", 0.0) >= config.clarify_min_topic:
+                topics.append(topic)
+        return topics[:MAX_CHOICES]

@@ -1,0 +1,114 @@
+"""Load and validate clinic profiles (clinics/<id>.yml) and word their contact details."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import List, Optional
+
+import jsonschema
+import yaml
+
+from actions.config import settings
+
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["version", "id", "name", "location"],
+    "properties": {
+        "version": {"const": 1},
+        "id": {"type": "string", "pattern": r"^[a-z0-9_]+$"},
+        "name": {"type": "string", "minLength": 2, "maxLength": 120},
+        "short_name": {"type": "string", "minLength": 2, "maxLength": 60},
+        "location": {"type": "string", "minLength": 2, "maxLength": 120},
+        "contact_person": {"type": "string", "minLength": 2, "maxLength": 120},
+        "email": {"type": "string", "pattern": r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"},
+        "phone": {"type": "string", "pattern": r"^\+?[0-9 ().-]{7,20}$"},
+        "hours": {"type": "string", "minLength": 2, "maxLength": 200},
+        "booking_url": {"type": "string", "pattern": r"^https?://\S+$"},
+        "website": {"type": "string", "pattern": r"^https?://\S+$"},
+        "source": {"type": "string"},
+    },
+}
+
+
+class ProfileError(Exception):
+    """A clinic profile is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class ClinicProfile:
+    """The facts about one clinic that the assistant may say."""
+
+    id: str
+    name: str
+    location: str
+    short_name: Optional[str] = None
+    contact_person: Optional[str] = None
+    email: Optional[str] = None
+    phone: Optional[str] = None
+    hours: Optional[str] = None
+    booking_url: Optional[str] = None
+    website: Optional[str] = None
+    source: Optional[str] = None
+
+    def contact_text(self) -> str:
+        """Word how to reach the clinic, using only the fields the profile has."""
+        channels: List[str] = []
+        if self.phone:
+            channels.append(f"call {self.phone}")
+        if self.email:
+            channels.append(f"email {self.email}")
+        if self.booking_url:
+            channels.append(f"book online at {self.booking_url}")
+        if self.website and not self.booking_url:
+            channels.append(f"visit {self.website}")
+        where = f"{self.name} ({self.location})"
+        if channels:
+            text = f"The team at {where} can help: {_join(channels)}."
+        else:
+            text = (
+                f"The team at {where} can help. I don't have a phone number or "
+                "email for them, so please contact the clinic directly."
+            )
+        if self.contact_person:
+            text += f" Your contact there is {self.contact_person}."
+        if self.hours:
+            text += f" Opening hours: {self.hours}."
+        return text
+
+
+def _join(items: List[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def load_profile(path: Path) -> ClinicProfile:
+    """Read and validate one profile; raise ProfileError with a clear message."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProfileError(f"clinic profile {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ProfileError(f"clinic profile {path} cannot be read: {error}") from None
+    except yaml.YAMLError as error:
+        raise ProfileError(f"clinic profile {path} is not valid YAML: {error}") from None
+    try:
+        jsonschema.validate(data, SCHEMA)
+    except jsonschema.ValidationError as error:
+        field = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise ProfileError(
+            f"clinic profile {path} is malformed at {field}: {error.message}"
+        ) from None
+    if data["id"] != Path(path).stem:
+        raise ProfileError(
+            f"clinic profile {path} has id '{data['id']}', expected '{Path(path).stem}'"
+        )
+    data.pop("version")
+    return ClinicProfile(**data)
+
+
+@lru_cache(maxsize=1)
+def current_profile() -> ClinicProfile:
+    """Return the profile chosen by CLINIC_ID (read once per process)."""
+    return load_profile(settings().clinic_file)

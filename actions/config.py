@@ -1,0 +1,46 @@
+"""Read the action server's configuration, in one place, from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CLINIC_ID = "apollo_calgary"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the actions read from the environment."""
+
+    clinic_id: str
+    clinics_dir: Path
+    topics_file: Path
+    # "Did you mean...?" offers FAQ topics only if `faq` had at least this intent
+    # confidence, and only topics the answer selector rated at least this high.
+    clarify_min_faq: float
+    clarify_min_topic: float
+
+    @property
+    def clinic_file(self) -> Path:
+        """Return the path of the selected clinic profile."""
+        return self.clinics_dir / f"{self.clinic_id}.yml"
+
+
+def _path(name: str, default: Path) -> Path:
+    value = Path(os.environ.get(name) or default)
+    return value if value.is_absolute() else PROJECT_ROOT / value
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """Return the settings (read once per process)."""
+    return Settings(
+        clinic_id=os.environ.get("CLINIC_ID") or DEFAULT_CLINIC_ID,
+        clinics_dir=_path("CLINICS_DIR", PROJECT_ROOT / "clinics"),
+        topics_file=_path("TOPICS_FILE", PROJECT_ROOT / "knowledge" / "topics.yml"),
+        clarify_min_faq=float(os.environ.get("CLARIFY_MIN_FAQ", "0.2")),
+        clarify_min_topic=float(os.environ.get("CLARIFY_MIN_TOPIC", "0.05")),
+    )

@@ -1,0 +1,1 @@
+"""Custom NLU components for the dry-needling assistant (see config.yml)."""

@@ -1,0 +1,122 @@
+"""Shared fixtures: a dispatcher, tracker factory, the domain, clinic selection, the model."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import clinic, config, topics
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = ROOT / "models" / "dry-needling.tar.gz"
+
+
+def _clear_caches() -> None:
+    config.settings.cache_clear()
+    clinic.current_profile.cache_clear()
+    topics.topic_titles.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings(monkeypatch: pytest.MonkeyPatch):
+    """Give every test the default settings, read anew."""
+    for name in ("CLINIC_ID", "CLINICS_DIR", "TOPICS_FILE", "CLARIFY_MIN_FAQ", "CLARIFY_MIN_TOPIC"):
+        monkeypatch.delenv(name, raising=False)
+    _clear_caches()
+    yield
+    _clear_caches()
+
+
+@pytest.fixture
+def use_clinic(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Select a clinic (and optionally another clinics folder) for this test."""
+
+    def select(clinic_id: str, clinics_dir: Optional[Path] = None) -> None:
+        monkeypatch.setenv("CLINIC_ID", clinic_id)
+        if clinics_dir is not None:
+            monkeypatch.setenv("CLINICS_DIR", str(clinics_dir))
+        _clear_caches()
+
+    return select
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    return CollectingDispatcher()
+
+
+@pytest.fixture(scope="session")
+def domain() -> Dict[str, Any]:
+    return yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def make_tracker() -> Callable[..., Tracker]:
+    """Build a tracker whose latest message has the given NLU output."""
+
+    def build(
+        intent: str = "greet",
+        confidence: float = 0.9,
+        ranking: Optional[List[Dict[str, Any]]] = None,
+        response_selector: Optional[Dict[str, Any]] = None,
+        text: str = "hello",
+    ) -> Tracker:
+        latest = {
+            "text": text,
+            "intent": {"name": intent, "confidence": confidence},
+            "intent_ranking": ranking or [{"name": intent, "confidence": confidence}],
+            "entities": [],
+            "response_selector": response_selector or {},
+        }
+        return Tracker("test-user", {}, latest, [], False, None, {}, "action_listen")
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def agent():
+    """The trained model, loaded once (make train builds it)."""
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run `make train` (make test does) first")
+    from rasa.core.agent import Agent
+
+    return Agent.load(str(MODEL))
+
+
+@pytest.fixture(scope="session")
+def parse(agent) -> Callable[[str], Dict[str, Any]]:
+    """Parse one message with the trained model."""
+    loop = asyncio.new_event_loop()
+
+    def run(text: str) -> Dict[str, Any]:
+        return loop.run_until_complete(agent.parse_message(text))
+
+    yield run
+    loop.close()
+
+
+def answer_of(parse_data: Dict[str, Any]) -> str:
+    """What the bot does with a parsed message: a topic, an intent, or 'clarify'."""
+    intent = parse_data["intent"]["name"]
+    if intent == "nlu_fallback":
+        return "clarify"
+    selector = parse_data.get("response_selector", {}).get(intent)
+    if selector:
+        return selector["response"]["intent_response_key"]
+    return intent
+
+
+def top1_of(parse_data: Dict[str, Any]) -> str:
+    """The classifier's own top-1 label, before any fallback or clarification."""
+    ranking = [i for i in parse_data["intent_ranking"] if i["name"] != "nlu_fallback"]
+    intent = ranking[0]["name"] if ranking else parse_data["intent"]["name"]
+    selector = parse_data.get("response_selector", {}).get(intent)
+    if selector and selector.get("ranking"):
+        return selector["ranking"][0]["intent_response_key"]
+    return intent

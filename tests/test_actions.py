@@ -1,0 +1,149 @@
+"""Unit tests for every custom action, with a CollectingDispatcher and Tracker."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
+
+from actions.actions import (
+    DID_YOU_MEAN,
+    NOT_SURE,
+    ActionClarify,
+    ActionClinicContact,
+    ActionSessionStart,
+)
+
+
+def run(action, dispatcher, tracker, domain):
+    return asyncio.run(action.run(dispatcher, tracker, domain))
+
+
+def texts(dispatcher):
+    return [m["text"] for m in dispatcher.messages]
+
+
+def faq_selector(*scores):
+    """A response-selector output for `faq` with (topic, confidence) pairs, best first."""
+    ranking = [{"intent_response_key": f"faq/{t}", "confidence": c} for t, c in scores]
+    return {"faq": {"response": {**ranking[0], "utter_action": f"utter_faq/{scores[0][0]}"}, "ranking": ranking}}
+
+
+@pytest.mark.parametrize(
+    "clinic_id, name",
+    [
+        ("apollo_calgary", "Apollo Physiotherapy Massage and Chiro"),  # the documented default
+        ("dynamic_okotoks", "Dynamic Physiotherapy Okotoks"),  # the other seed clinic
+    ],
+)
+def test_session_start_names_the_clinic_and_shows_the_notice(
+    use_clinic, dispatcher, make_tracker, domain, clinic_id, name
+):
+    use_clinic(clinic_id)
+    events = run(ActionSessionStart(), dispatcher, make_tracker(), domain)
+    assert events == [SessionStarted(), SlotSet("clinic_name", name), ActionExecuted("action_listen")]
+    [notice] = texts(dispatcher)
+    assert name in notice
+    assert "not medical advice" in notice and "911" in notice
+
+
+def test_default_clinic_is_apollo(dispatcher, make_tracker, domain):
+    run(ActionClinicContact(), dispatcher, make_tracker(intent="handoff"), domain)
+    assert "info@apollophysioyyc.com" in texts(dispatcher)[0]
+
+
+@pytest.mark.parametrize(
+    "clinic_id, must_say, must_not_say",
+    [
+        # Apollo's page gives an email address: it is the way to reach them.
+        ("apollo_calgary", ["Apollo Physiotherapy Massage and Chiro", "NE Calgary", "email info@apollophysioyyc.com"], ["call ", "Opening hours", "book online"]),
+        # Dynamic's page names a contact person but no phone or email: say so, invent nothing.
+        ("dynamic_okotoks", ["Dynamic Physiotherapy Okotoks", "Okotoks, Alberta", "Steve Hansen", "don't have a phone number or email"], ["@", "call ", "Opening hours", "book online"]),
+    ],
+)
+def test_clinic_contact_uses_only_the_profile(
+    use_clinic, dispatcher, make_tracker, domain, clinic_id, must_say, must_not_say
+):
+    use_clinic(clinic_id)
+    events = run(ActionClinicContact(), dispatcher, make_tracker(intent="handoff"), domain)
+    assert events == []
+    [text] = texts(dispatcher)
+    assert "can help" in text
+    for phrase in must_say:
+        assert phrase in text
+    for phrase in must_not_say:
+        assert phrase not in text
+
+
+def test_clinic_contact_includes_optional_fields_when_present(
+    tmp_path, use_clinic, dispatcher, make_tracker, domain
+):
+    (tmp_path / "full.yml").write_text(
+        "version: 1\nid: full\nname: Full Clinic\nlocation: Red Deer, Alberta\n"
+        "phone: '403-555-0100'\nemail: a@b.ca\nhours: Mon-Fri 8-6\n"
+        "booking_url: https://example.org/book\n"
+    )
+    use_clinic("full", tmp_path)
+    run(ActionClinicContact(), dispatcher, make_tracker(), domain)
+    [text] = texts(dispatcher)
+    assert "call 403-555-0100, email a@b.ca or book online at https://example.org/book" in text
+    assert "Opening hours: Mon-Fri 8-6." in text
+
+
+def test_clarify_offers_top_three_topics_and_something_else(dispatcher, make_tracker, domain):
+    tracker = make_tracker(
+        intent="nlu_fallback",
+        ranking=[{"name": "nlu_fallback", "confidence": 0.4}, {"name": "faq", "confidence": 0.9}],
+        response_selector=faq_selector(
+            ("does_it_hurt", 0.4), ("aftercare", 0.35), ("side_effects_safety", 0.2), ("needles", 0.05)
+        ),
+    )
+    events = run(ActionClarify(), dispatcher, tracker, domain)
+    assert events == []
+    [message] = dispatcher.messages
+    assert message["text"] == DID_YOU_MEAN
+    assert [b["payload"] for b in message["buttons"]] == [
+        "/faq/does_it_hurt",
+        "/faq/aftercare",
+        "/faq/side_effects_safety",
+        "/something_else",
+    ]
+    assert [b["title"] for b in message["buttons"]] == [
+        "Does it hurt?",
+        "Aftercare and soreness",
+        "Side effects and safety",
+        "Something else",
+    ]
+
+
+@pytest.mark.parametrize(
+    "ranking, selector",
+    [
+        # DIET did not think this was a FAQ at all (gibberish, another language...)
+        ([{"name": "nlu_fallback", "confidence": 0.5}, {"name": "greet", "confidence": 0.45}, {"name": "faq", "confidence": 0.1}],
+         faq_selector(("what_is", 0.3), ("needles", 0.2))),
+        # a FAQ, but no topic reaches the minimum confidence
+        ([{"name": "nlu_fallback", "confidence": 0.5}, {"name": "faq", "confidence": 0.6}],
+         faq_selector(("what_is", 0.04), ("needles", 0.03))),
+        # no response-selector output at all
+        ([{"name": "nlu_fallback", "confidence": 0.5}], {}),
+    ],
+)
+def test_clarify_hands_over_when_no_topic_fits(dispatcher, make_tracker, domain, ranking, selector):
+    tracker = make_tracker(intent="nlu_fallback", ranking=ranking, response_selector=selector)
+    run(ActionClarify(), dispatcher, tracker, domain)
+    said = texts(dispatcher)
+    assert said[0] == NOT_SURE
+    assert "info@apollophysioyyc.com" in said[1]
+    assert all("buttons" not in m or not m["buttons"] for m in dispatcher.messages)
+
+
+def test_clarify_skips_topics_it_does_not_know(tmp_path, monkeypatch, dispatcher, make_tracker, domain):
+    tracker = make_tracker(
+        intent="nlu_fallback",
+        ranking=[{"name": "faq", "confidence": 0.9}],
+        response_selector=faq_selector(("retired_topic", 0.5), ("needles", 0.3)),
+    )
+    run(ActionClarify(), dispatcher, tracker, domain)
+    assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["/faq/needles", "/something_else"]

@@ -1,0 +1,116 @@
+"""Unit tests for the custom NLU components, on hand-made NLU output."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.shared.nlu.training_data.message import Message
+
+from components.faq_gate import FaqConfidenceGate
+from components.red_flags import RedFlagDetector
+
+GATE = FaqConfidenceGate({**FaqConfidenceGate.get_default_config()})
+RED_FLAGS = RedFlagDetector(RedFlagDetector.get_default_config())
+
+
+def message(text="does it hurt", intent="faq", confidence=0.95, topics=(("does_it_hurt", 0.9), ("aftercare", 0.05))):
+    ranking = [{"intent_response_key": f"faq/{t}", "confidence": c} for t, c in topics]
+    return Message(
+        data={
+            "text": text,
+            "intent": {"name": intent, "confidence": confidence},
+            "intent_ranking": [{"name": intent, "confidence": confidence}],
+            "response_selector": {
+                "all_retrieval_intents": ["faq"],
+                "faq": {
+                    "response": {**ranking[0], "utter_action": f"utter_{ranking[0]['intent_response_key']}"},
+                    "ranking": ranking,
+                },
+            },
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "topics, expected",
+    [
+        ((("does_it_hurt", 0.9), ("aftercare", 0.05)), "faq"),  # sure of the answer: answer it
+        ((("does_it_hurt", 0.45), ("aftercare", 0.3)), "nlu_fallback"),  # below the threshold
+        ((("does_it_hurt", 0.52), ("aftercare", 0.46)), "nlu_fallback"),  # two answers too close
+        ((("does_it_hurt", 0.5), ("aftercare", 0.4)), "faq"),  # exactly at both limits
+    ],
+)
+def test_gate_falls_back_only_when_the_answer_is_uncertain(topics, expected):
+    [m] = GATE.process([message(topics=topics)])
+    assert m.get("intent")["name"] == expected
+    assert m.get("intent_ranking")[0]["name"] == expected
+
+
+def test_gate_ignores_other_intents():
+    [m] = GATE.process([message(intent="greet", topics=(("what_is", 0.1), ("needles", 0.1)))])
+    assert m.get("intent")["name"] == "greet"
+
+
+@pytest.mark.parametrize("topic", ["twitch_response", "needles", "what_is"])
+def test_button_payload_selects_exactly_its_topic(topic):
+    m = message(
+        text=f"/faq/{topic}", intent="greet", confidence=0.3,
+        topics=(("does_it_hurt", 0.4), ("twitch_response", 0.3), ("needles", 0.2), ("what_is", 0.1)),
+    )
+    [m] = GATE.process([m])
+    assert m.get("intent") == {"name": "faq", "confidence": 1.0}
+    response = m.get("response_selector")["faq"]["response"]
+    assert response["intent_response_key"] == f"faq/{topic}"
+    assert response["utter_action"] == f"utter_faq/{topic}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "/faq/no_such_topic",  # unknown topic: left to the classifier
+        "/handoff/price",  # another retrieval intent's payload: not this gate's
+        "faq/what_is",  # not a payload
+    ],
+)
+def test_other_payloads_are_not_honoured(text):
+    m = message(text=text, intent="greet", topics=(("what_is", 0.9), ("needles", 0.05)))
+    [m] = GATE.process([m])
+    assert m.get("intent")["name"] == "greet"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I can't breathe properly after my dry needling",
+        "cant catch my breath since the needles in my upper back",
+        "short of breath and dizzy",
+        "my chest hurts a lot after the session",
+        "sharp pain in my chest when I breathe in",
+        "the needle spot is bleeding heavily",
+        "bleeding that won't stop",
+        "i fainted on the table",
+        "my mom passed out after treatment",
+        "could i have a collapsed lung?",
+        "worried about a pneumothorax",
+        "I’m having trouble breathing",  # curly apostrophe
+    ],
+)
+def test_red_flags_always_get_the_emergency_intent(text):
+    [m] = RED_FLAGS.process([message(text=text, intent="faq")])
+    assert m.get("intent") == {"name": "emergency", "confidence": 1.0}
+    assert [i["name"] for i in m.get("intent_ranking")][:2] == ["emergency", "faq"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "does it hurt?",
+        "is it the same as acupuncture",
+        "how long is a session",
+        "can it help with breathing muscles?",
+        "will I bleed a little?",
+        "/faq/side_effects_safety",
+    ],
+)
+def test_ordinary_questions_are_not_red_flags(text):
+    [m] = RED_FLAGS.process([message(text=text)])
+    assert m.get("intent")["name"] == "faq"
