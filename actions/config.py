@@ -41,6 +41,6 @@ def settings() -> Settings:
         clinic_id=os.environ.get("CLINIC_ID") or DEFAULT_CLINIC_ID,
         clinics_dir=_path("CLINICS_DIR", PROJECT_ROOT / "clinics"),
         topics_file=_path("TOPICS_FILE", PROJECT_ROOT / "knowledge" / "topics.yml"),
-        clarify_min_faq=float(os.environ.get("CLARIFY_MIN_FAQ", "0.2")),
+        clarify_min_faq=float(os.environ.get("CLARIFY_MIN_FAQ", "0.4")),
         clarify_min_topic=float(os.environ.get("CLARIFY_MIN_TOPIC", "0.05")),
     )

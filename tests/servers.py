@@ -1,0 +1,109 @@
+"""Start the real action server and Rasa server for end-to-end tests.
+
+Each server runs as a subprocess on a free loopback port, with its own
+endpoints file (so tests never touch var/tracker.db or the default ports).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+MODEL = ROOT / "models" / "dry-needling.tar.gz"
+QUIET = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"}
+
+
+def free_port() -> int:
+    """Return a free TCP port on the loopback interface."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One subprocess that serves HTTP on a port; its output goes to a log file."""
+
+    def __init__(self, name: str, command: List[str], port: int, log_dir: Path,
+                 env: Optional[Dict[str, str]] = None, health: str = "/") -> None:
+        self.name, self.command, self.port, self.health = name, command, port, health
+        self.env = {**os.environ, **QUIET, **(env or {})}
+        self.log = log_dir / f"{name}.log"
+        self.process: Optional[subprocess.Popen] = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 180) -> "Server":
+        """Start and wait until it answers, or fail with the end of its log."""
+        log = open(self.log, "ab")
+        self.process = subprocess.Popen(
+            self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                requests.get(self.url + self.health, timeout=2)
+                return self
+            except requests.RequestException:
+                time.sleep(0.5)
+        tail = self.log.read_text(errors="replace")[-3000:]
+        self.stop()
+        raise RuntimeError(f"{self.name} did not start on port {self.port}:\n{tail}")
+
+    def stop(self) -> None:
+        """Stop the process group and wait for it."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.process = None
+
+
+def action_server(log_dir: Path, env: Optional[Dict[str, str]] = None) -> Server:
+    port = free_port()
+    return Server("actions", [str(BIN / "python"), "-m", "actions", "--port", str(port)],
+                  port, log_dir, env, health="/health")
+
+
+def rasa_server(log_dir: Path, action_url: str, tracker_db: Path,
+                extra: Optional[List[str]] = None, env: Optional[Dict[str, str]] = None) -> Server:
+    """A Rasa server with the project's model and credentials and its own endpoints file."""
+    if not MODEL.exists():
+        raise RuntimeError(f"{MODEL} is missing: run `make train` first")
+    port = free_port()
+    endpoints = log_dir / f"endpoints-{port}.yml"
+    endpoints.write_text(
+        f"action_endpoint:\n  url: \"{action_url}/webhook\"\n"
+        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: \"{tracker_db}\"\n"
+    )
+    command = [str(BIN / "rasa"), "run", "--model", str(MODEL), "--port", str(port),
+               "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(endpoints),
+               *(extra or [])]
+    return Server(f"rasa-{port}", command, port, log_dir, env)
+
+
+def say(server: Server, sender: str, message: str, timeout: float = 30) -> List[dict]:
+    """Send one message through the REST channel and return the bot's replies."""
+    response = requests.post(
+        f"{server.url}/webhooks/rest/webhook",
+        json={"sender": sender, "message": message}, timeout=timeout,
+    )
+    response.raise_for_status()
+    return response.json()

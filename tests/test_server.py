@@ -1,0 +1,81 @@
+"""End to end through the REST channel: real Rasa server, real action server, SQLite tracker store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.servers import action_server, rasa_server, say
+
+ROOT = Path(__file__).resolve().parents[1]
+DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+TRANSCRIPT = ROOT / "var" / "transcript.md"
+
+
+def response_text(name: str) -> str:
+    return DOMAIN["responses"][name][0]["text"]
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory):
+    logs = tmp_path_factory.mktemp("servers")
+    actions = action_server(logs).start()
+    rasa = rasa_server(logs, actions.url, logs / "tracker.db").start()
+    yield actions, rasa
+    rasa.stop()
+    actions.stop()
+
+
+def test_a_conversation_with_answer_clarification_handoff_and_emergency(servers):
+    _, rasa = servers
+    clinic = "Apollo Physiotherapy Massage and Chiro"
+    lines = []
+
+    def turn(message):
+        replies = say(rasa, "transcript", message)
+        lines.append(f"**Patient:** {message}")
+        for r in replies:
+            buttons = " ".join(f"[{b['title']}]" for b in r.get("buttons", []))
+            lines.append(f"**Bot:** {r.get('text', '')} {buttons}".rstrip())
+        return replies
+
+    # The session opens with the notice, then the greeting names the clinic.
+    notice, greeting = turn("hi")
+    assert "general information" in notice["text"] and "not medical advice" in notice["text"]
+    assert greeting["text"] == response_text("utter_greet").format(clinic_name=clinic)
+
+    [answer] = turn("does it hurt?")
+    assert answer["text"] == response_text("utter_faq/does_it_hurt")
+
+    [clarify] = turn("is the thingy with the pokes ok")
+    payloads = [b["payload"] for b in clarify["buttons"]]
+    assert 2 <= len(payloads) <= 4 and payloads[-1] == "/something_else"
+    chosen = payloads[0]
+    [answer] = turn(chosen)
+    assert answer["text"] == response_text(f"utter{chosen.replace('/', '_', 1)}")
+
+    lead, contact = turn("how much does a session cost?")
+    assert lead["text"] == response_text("utter_handoff/price")
+    assert "info@apollophysioyyc.com" in contact["text"]
+
+    [emergency] = turn("I can't breathe properly since my needling this morning")
+    assert emergency["text"] == response_text("utter_emergency")
+    assert "911" in emergency["text"] and "811" in emergency["text"]
+
+    TRANSCRIPT.parent.mkdir(exist_ok=True)
+    TRANSCRIPT.write_text("# Transcript (REST channel, clinic apollo_calgary)\n\n" + "\n\n".join(lines) + "\n")
+
+
+def test_a_restart_continues_the_conversation(servers, tmp_path):
+    actions, rasa = servers
+    first = say(rasa, "restart-patient", "hi")
+    assert "not medical advice" in first[0]["text"]  # a new session opens with the notice
+    rasa.stop()
+    rasa.start()
+    again = say(rasa, "restart-patient", "hi")
+    # Same session, read back from the SQLite tracker store: no second notice.
+    assert [r["text"] for r in again] == [response_text("utter_greet").format(clinic_name="Apollo Physiotherapy Massage and Chiro")]
+    # A new patient still gets a new session.
+    assert "not medical advice" in say(rasa, "someone-new", "hi")[0]["text"]
