@@ -46,13 +46,15 @@ $(MODEL): $(STAMP) $(TRAINING_INPUTS)
 validate: $(STAMP) ## Check the training data and domain (fails on warnings)
 	$(RASA) data validate --fail-on-warnings
 
-run: $(MODEL) ## Install, train if needed, start the action server and Rasa (REST + socket.io)
+run: $(MODEL) web ## Install, train if needed, start the action server, Rasa (REST + socket.io) and the demo page
 	@mkdir -p var
 	@trap 'kill 0' EXIT INT TERM; \
 	$(BIN)/python -m actions --port $(ACTION_PORT) & \
 	$(RASA) run --model $(MODEL) --port $(RASA_PORT) --credentials credentials.yml \
 		--endpoints endpoints.yml --cors "$${CORS_ORIGINS:-http://localhost:8080}" & \
+	$(BIN)/python web/serve.py --port 8080 --rasa-url http://localhost:$(RASA_PORT) --quiet & \
 	echo "Rasa: http://localhost:$(RASA_PORT)  (REST: /webhooks/rest/webhook)  actions: http://localhost:$(ACTION_PORT)"; \
+	echo "Demo page: http://localhost:8080/"; \
 	wait
 
 run-actions: $(STAMP) ## Start only the action server
@@ -68,3 +70,22 @@ test-stories: $(MODEL) ## Run the conversation tests in tests/test_stories.yml
 
 clean: ## Remove the trained models and test results (keeps .venv/ and var/*.db)
 	rm -rf models var/test-results
+
+# ---- Website chat widget (web/, docs/widget.md) and its browser tests (tests/browser/)
+.PHONY: web browser test-browser
+
+web: web/widget/vendor/socket.io.min.js ## Install the widget's npm packages (when web/package-lock.json changed)
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web/widget/vendor/socket.io.min.js: web/node_modules/.installed
+	mkdir -p $(@D)
+	cp web/node_modules/socket.io-client/dist/socket.io.min.js $@
+
+browser: ## Install Debian's Chromium for the browser tests (only when /usr/bin/chromium is missing)
+	@test -x /usr/bin/chromium || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
+test-browser: $(MODEL) web browser ## Test the chat widget in headless Chromium against the real servers
+	DN_BROWSER_TESTS=1 $(BIN)/pytest tests/browser

@@ -1,5 +1,7 @@
 """Start the action server after checking the clinic profile: `python -m actions`.
 
+The same server also serves the front desk's /frontdesk endpoint (frontdesk/api.py).
+
 Takes the same options as `rasa run actions` (see `python -m actions --help`).
 Exits with status 2 and a one-line message when the profile chosen by
 CLINIC_ID is missing or malformed, instead of failing on the first message.
@@ -9,9 +11,11 @@ import sys
 
 from rasa_sdk.__main__ import main_from_args
 from rasa_sdk.endpoint import create_argument_parser
+from rasa_sdk.plugin import plugin_manager
 
 from actions.clinic import ProfileError, current_profile
 from actions.config import settings
+from frontdesk.api import FrontDeskPlugin
 
 
 def main() -> int:
@@ -28,6 +32,7 @@ def main() -> int:
         return 2
     print(f"actions: serving clinic '{profile.id}' ({profile.name})", file=sys.stderr)
     args.actions = args.actions or "actions"
+    plugin_manager().register(FrontDeskPlugin())
     main_from_args(args)
     return 0
 

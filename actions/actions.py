@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.callback import pending_question
 from actions.clinic import current_profile
 from actions.config import settings
 from actions.topics import topic_titles
@@ -26,6 +27,8 @@ NOTICE = (
     "I'm an automated assistant for {clinic}. I give general information about "
     "dry needling, not medical advice. In an emergency, call 911."
 )
+OFFER = "Would you like the clinic to contact you?"
+OFFER_BUTTONS = [{"title": "Yes, please", "payload": "/affirm"}, {"title": "No, thanks", "payload": "/deny"}]
 DID_YOU_MEAN = "I'm not sure which question you mean. Did you mean one of these?"
 NOT_SURE = "I'm not sure I understood that, and I don't want to guess."
 
@@ -51,7 +54,7 @@ class ActionSessionStart(Action):
 
 
 class ActionClinicContact(Action):
-    """Say that the clinic team answers this one, and how to reach it."""
+    """Say that the clinic team answers this one, how to reach it, and offer a callback."""
 
     def name(self) -> Text:
         """Return the action's name."""
@@ -60,9 +63,10 @@ class ActionClinicContact(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict
     ) -> List[EventType]:
-        """Give the clinic's contact details from its profile."""
+        """Give the clinic's contact details and remember the unanswered question."""
         dispatcher.utter_message(text=current_profile().contact_text())
-        return []
+        dispatcher.utter_message(text=OFFER, buttons=OFFER_BUTTONS)
+        return [SlotSet("pending_question", pending_question(tracker))]
 
 
 class ActionClarify(Action):
@@ -79,8 +83,7 @@ class ActionClarify(Action):
         topics = self._candidates(tracker)
         if not topics:
             dispatcher.utter_message(text=NOT_SURE)
-            dispatcher.utter_message(text=current_profile().contact_text())
-            return []
+            return [FollowupAction("action_clinic_contact")]
         titles = topic_titles()
         buttons = [
             {"title": titles[topic], "payload": f"/{FAQ}/{topic}"} for topic in topics

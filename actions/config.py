@@ -22,6 +22,15 @@ class Settings:
     # confidence, and only topics the answer selector rated at least this high.
     clarify_min_faq: float
     clarify_min_topic: float
+    # Callback requests (front-desk hand-off): where they are stored, who may
+    # read them, where new ones are announced and how long they are kept.
+    callback_db_url: str
+    frontdesk_token: str
+    notify_webhook_url: str
+    retention_days: int
+    purge_interval_hours: float
+    notify_retry_seconds: float
+    tracker_db: Path
 
     @property
     def clinic_file(self) -> Path:
@@ -43,4 +52,12 @@ def settings() -> Settings:
         topics_file=_path("TOPICS_FILE", PROJECT_ROOT / "knowledge" / "topics.yml"),
         clarify_min_faq=float(os.environ.get("CLARIFY_MIN_FAQ", "0.4")),
         clarify_min_topic=float(os.environ.get("CLARIFY_MIN_TOPIC", "0.05")),
+        callback_db_url=os.environ.get("CALLBACK_DB_URL")
+        or f"sqlite:///{PROJECT_ROOT / 'var' / 'callbacks.db'}",
+        frontdesk_token=os.environ.get("FRONTDESK_TOKEN", ""),
+        notify_webhook_url=os.environ.get("NOTIFY_WEBHOOK_URL", ""),
+        retention_days=int(os.environ.get("RETENTION_DAYS", "30")),
+        purge_interval_hours=float(os.environ.get("PURGE_INTERVAL_HOURS", "6")),
+        notify_retry_seconds=float(os.environ.get("NOTIFY_RETRY_SECONDS", "60")),
+        tracker_db=_path("TRACKER_DB", PROJECT_ROOT / "var" / "tracker.db"),
     )

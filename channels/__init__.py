@@ -1,1 +1,1 @@
-"""Custom Rasa input channels (referenced from credentials.yml)."""
+"""Custom Rasa channels (referenced from credentials.yml)."""

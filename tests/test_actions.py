@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, FollowupAction, SessionStarted, SlotSet
 
 from actions.actions import (
     DID_YOU_MEAN,
     NOT_SURE,
+    OFFER,
     ActionClarify,
     ActionClinicContact,
     ActionSessionStart,
@@ -67,8 +68,10 @@ def test_clinic_contact_uses_only_the_profile(
 ):
     use_clinic(clinic_id)
     events = run(ActionClinicContact(), dispatcher, make_tracker(intent="handoff"), domain)
-    assert events == []
-    [text] = texts(dispatcher)
+    assert events == [SlotSet("pending_question", None)]
+    text, offer = texts(dispatcher)
+    assert offer == OFFER
+    assert [b["payload"] for b in dispatcher.messages[1]["buttons"]] == ["/affirm", "/deny"]
     assert "can help" in text
     for phrase in must_say:
         assert phrase in text
@@ -86,7 +89,7 @@ def test_clinic_contact_includes_optional_fields_when_present(
     )
     use_clinic("full", tmp_path)
     run(ActionClinicContact(), dispatcher, make_tracker(), domain)
-    [text] = texts(dispatcher)
+    text, _ = texts(dispatcher)
     assert "call 403-555-0100, email a@b.ca or book online at https://example.org/book" in text
     assert "Opening hours: Mon-Fri 8-6." in text
 
@@ -132,11 +135,11 @@ def test_clarify_offers_top_three_topics_and_something_else(dispatcher, make_tra
 )
 def test_clarify_hands_over_when_no_topic_fits(dispatcher, make_tracker, domain, ranking, selector):
     tracker = make_tracker(intent="nlu_fallback", ranking=ranking, response_selector=selector)
-    run(ActionClarify(), dispatcher, tracker, domain)
-    said = texts(dispatcher)
-    assert said[0] == NOT_SURE
-    assert "info@apollophysioyyc.com" in said[1]
-    assert all("buttons" not in m or not m["buttons"] for m in dispatcher.messages)
+    events = run(ActionClarify(), dispatcher, tracker, domain)
+    assert texts(dispatcher) == [NOT_SURE]
+    assert not dispatcher.messages[0]["buttons"]
+    # ... and the clinic hand-off follows (contact details and the callback offer).
+    assert events == [FollowupAction("action_clinic_contact")]
 
 
 def test_clarify_skips_topics_it_does_not_know(tmp_path, monkeypatch, dispatcher, make_tracker, domain):

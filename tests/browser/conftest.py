@@ -31,6 +31,8 @@ from typing import Any, Dict, List, Optional
 import pytest
 import yaml
 
+from tests.browser.helpers import PageInfo, new_page
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 MODEL = ROOT / "models" / "dry-needling.tar.gz"
@@ -141,7 +143,8 @@ class Process:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 20.0) -> None:
+        """SIGTERM, then SIGKILL after `grace` seconds."""
         if not self.running():
             return
         assert self.proc is not None
@@ -150,7 +153,7 @@ class Process:
         except ProcessLookupError:
             return
         try:
-            self.proc.wait(timeout=20)
+            self.proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
@@ -224,7 +227,9 @@ class Servers:
         self.rasa.wait_ready(240)
 
     def stop_rasa(self) -> None:
-        self.rasa.stop()
+        # Sanic would wait up to 15 s for the widget's open long-poll request
+        # before exiting; an outage is an outage, so don't wait that long.
+        self.rasa.stop(grace=2.0)
 
     def start_rasa(self) -> None:
         self.rasa.start()
@@ -294,23 +299,6 @@ def browser():
         chromium.close()
     finally:
         playwright.stop()
-
-
-class PageInfo:
-    """What happened in a page that a test checks afterwards."""
-
-    def __init__(self) -> None:
-        self.dialogs: List[str] = []
-        self.errors: List[str] = []
-
-
-def new_page(browser, info: PageInfo, **context_options):
-    context = browser.new_context(**context_options)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.on("dialog", lambda dialog: (info.dialogs.append(dialog.message), dialog.dismiss()))
-    page.on("pageerror", lambda error: info.errors.append(str(error)))
-    return context, page
 
 
 @pytest.fixture

@@ -158,23 +158,33 @@
     this.statusTimer = null;
     this.typingSince = 0;
     this.wasOffline = false;
+    this.holding = false;
+    this.holdTimer = null;
   }
 
   Widget.prototype.load = function () {
     try {
       var data = JSON.parse(this.store.getItem(this.key) || "null");
       if (data && Array.isArray(data.messages)) {
-        return { sessionId: typeof data.sessionId === "string" ? data.sessionId : null, messages: data.messages };
+        return {
+          sessionId: typeof data.sessionId === "string" ? data.sessionId : null,
+          started: !!data.started || data.messages.length > 0,
+          messages: data.messages
+        };
       }
     } catch (e) { /* unreadable: start afresh */ }
-    return { sessionId: null, messages: [] };
+    return { sessionId: null, started: false, messages: [] };
   };
 
   Widget.prototype.save = function () {
     var messages = this.state.messages.slice(-MAX_STORED);
     this.state.messages = messages;
     try {
-      this.store.setItem(this.key, JSON.stringify({ sessionId: this.state.sessionId, messages: messages }));
+      this.store.setItem(this.key, JSON.stringify({
+        sessionId: this.state.sessionId,
+        started: this.state.started,
+        messages: messages
+      }));
     } catch (e) { /* storage full or blocked: the conversation still works */ }
   };
 
@@ -185,7 +195,15 @@
     this.host = host;
     this.root = root;
 
-    root.appendChild(el("link", "", { rel: "stylesheet", href: o.assetsUrl + "dn-chat.css" }));
+    // Hidden until the stylesheet is in, so the page never shows it unstyled.
+    host.style.display = "none";
+    var css = el("link", "", { rel: "stylesheet", href: o.assetsUrl + "dn-chat.css" });
+    var self = this;
+    css.onload = css.onerror = function () {
+      host.style.display = "";
+      self.scrollDown();
+    };
+    root.appendChild(css);
 
     var wrap = el("div", "dnc");
     wrap.style.setProperty("--dnc-primary", o.primaryColor);
@@ -259,7 +277,6 @@
     wrap.appendChild(panel);
     root.appendChild(wrap);
 
-    var self = this;
     this.launcher.addEventListener("click", function () { self.open(true); });
     this.closeButton.addEventListener("click", function () { self.close(); });
     panel.addEventListener("keydown", function (event) {
@@ -343,19 +360,25 @@
       } else {
         self.setStatus(null);
       }
-      if (!self.state.messages.length && self.o.initPayload && !self.initSent) {
-        self.initSent = true;
-        self.emitUser(self.o.initPayload);
+      if (!self.state.started) {
+        // A new conversation: the opening payload gets the notice and the greeting,
+        // before anything the patient typed while we were connecting.
+        self.state.started = true;
+        self.save();
+        if (self.o.initPayload) {
+          self.emitUser(self.o.initPayload);
+          self.holding = true; // questions typed meanwhile go after the greeting
+          self.holdTimer = setTimeout(function () { self.release(); }, 5000);
+        }
       }
-      var queued = self.pending;
-      self.pending = [];
-      for (var i = 0; i < queued.length; i++) self.emitUser(queued[i]);
+      if (!self.holding) self.flushPending();
     });
 
     socket.on("bot_uttered", function (message) { self.receive(message); });
 
     socket.on("disconnect", function (reason) {
       self.ready = false;
+      self.holding = false;
       self.hideTyping();
       if (reason === "io client disconnect") return;
       self.offline();
@@ -375,6 +398,19 @@
         }
       }
     });
+  };
+
+  Widget.prototype.release = function () {
+    clearTimeout(this.holdTimer);
+    this.holding = false;
+    this.flushPending();
+  };
+
+  Widget.prototype.flushPending = function () {
+    if (!this.ready) return;
+    var queued = this.pending;
+    this.pending = [];
+    for (var i = 0; i < queued.length; i++) this.emitUser(queued[i]);
   };
 
   Widget.prototype.offline = function () {
@@ -403,7 +439,7 @@
   Widget.prototype.send = function (payload, shown) {
     this.disableChoices();
     this.add({ from: "user", text: shown });
-    if (this.ready) {
+    if (this.ready && !this.holding) {
       this.emitUser(payload);
     } else {
       this.pending.push(payload);
@@ -418,6 +454,7 @@
 
   Widget.prototype.receive = function (message) {
     if (!message || typeof message !== "object") return;
+    if (this.holding) this.release();
     var text = typeof message.text === "string" ? message.text : "";
     var source = message.quick_replies || message.buttons || [];
     var buttons = [];

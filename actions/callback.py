@@ -1,0 +1,264 @@
+"""The callback-request form: validate what the patient types, then store it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions import contact_details as check
+from actions.clinic import current_profile
+from actions.config import settings
+from frontdesk.notify import notify_pending
+from frontdesk.store import NewRequest, store_for
+
+logger = logging.getLogger(__name__)
+
+FORM_SLOTS = ["callback_name", "callback_contact", "callback_time", "callback_question", "callback_consent"]
+STATE_SLOTS = ["callback_contact_kind", "callback_status", "callback_failures", "pending_question"]
+MAX_FAILURES = 3
+# Said before the question is asked again (so they state the problem, not ask).
+RETRY = {
+    "callback_name": "Sorry, I didn't catch a name there. You can also say \"cancel\".",
+    "callback_contact": "That doesn't look like a phone number or an email address (for example 403-555-0123 or name@example.com). You can also say \"cancel\".",
+    "callback_time": "That's a bit long for a preferred time; a few words are enough.",
+    "callback_question": "I need the question in a few words. You can also say \"cancel\".",
+    "callback_consent": "I need a clear yes or no for this.",
+}
+PENDING_QUESTION_INTENTS = {"handoff", "nlu_fallback"}
+NOT_A_QUESTION = {"handoff/human", "handoff/contact", "handoff/booking"}
+
+
+def pending_question(tracker: Tracker) -> Optional[Text]:
+    """The patient's last question the assistant could not answer, if any."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        text = (event.get("text") or "").strip()
+        if not text or text.startswith("/"):
+            continue
+        data = event.get("parse_data") or {}
+        intent = (data.get("intent") or {}).get("name")
+        full = (data.get("intent") or {}).get("full_retrieval_intent_name")
+        if intent in PENDING_QUESTION_INTENTS and full not in NOT_A_QUESTION:
+            return text[:500]
+        return None
+    return None
+
+
+def clear_slots() -> List[EventType]:
+    """Forget everything the form collected (privacy: nothing stays in the slots)."""
+    return [SlotSet(slot, None) for slot in FORM_SLOTS + STATE_SLOTS]
+
+
+class ValidateCallbackForm(FormValidationAction):
+    """Validate each answer of the callback form; cancel, retry or give up politely."""
+
+    def name(self) -> Text:
+        """Return the action's name."""
+        return "validate_callback_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> List[EventType]:
+        """Stop the form on "cancel" or a red flag, otherwise validate as usual."""
+        text = tracker.latest_message.get("text") or ""
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if tracker.get_slot("requested_slot") and (check.is_cancel(text) or intent == "emergency"):
+            status = "emergency" if intent == "emergency" else "cancelled"
+            return [*clear_slots(), SlotSet("callback_status", status), SlotSet("requested_slot", None)]
+        return await super().run(dispatcher, tracker, domain)
+
+    def _invalid(self, slot: Text, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
+        failures = int(tracker.get_slot("callback_failures") or 0) + 1
+        if failures >= MAX_FAILURES:
+            return {slot: None, "callback_failures": None, "callback_status": "failed", "requested_slot": None}
+        dispatcher.utter_message(text=RETRY[slot])
+        return {slot: None, "callback_failures": float(failures)}
+
+    def validate_callback_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Dict[Text, Any]:
+        """Accept a plausible name (letters, spaces, hyphens, apostrophes)."""
+        name = check.name(str(value or ""))
+        if not name:
+            return self._invalid("callback_name", dispatcher, tracker)
+        return {"callback_name": name, "callback_failures": None}
+
+    def validate_callback_contact(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Dict[Text, Any]:
+        """Accept a North American phone number or an email address, normalised."""
+        found = check.contact(str(value or ""))
+        if not found:
+            return self._invalid("callback_contact", dispatcher, tracker)
+        kind, contact = found
+        return {"callback_contact": contact, "callback_contact_kind": kind, "callback_failures": None}
+
+    def validate_callback_time(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Dict[Text, Any]:
+        """Accept a short preferred time, or "any time"."""
+        when = check.preferred_time(str(value or ""))
+        if not when:
+            return self._invalid("callback_time", dispatcher, tracker)
+        return {"callback_time": when, "callback_failures": None}
+
+    def validate_callback_question(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Dict[Text, Any]:
+        """Keep the prefilled question on "yes", or take the new one."""
+        text = str(value or "")
+        pending = tracker.get_slot("pending_question")
+        if pending and check.yes_no(text) is True:
+            return {"callback_question": pending, "callback_failures": None}
+        question = check.question(text)
+        if not question or check.yes_no(text) is not None:
+            return self._invalid("callback_question", dispatcher, tracker)
+        return {"callback_question": question, "callback_failures": None}
+
+    def validate_callback_consent(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Dict[Text, Any]:
+        """Accept an explicit yes or no."""
+        answer = check.yes_no(str(value or ""))
+        if answer is None:
+            return self._invalid("callback_consent", dispatcher, tracker)
+        return {"callback_consent": answer, "callback_failures": None}
+
+
+class AskAction(Action, ABC):
+    """Ask for one form slot with a fixed prompt (and optional quick replies)."""
+
+    buttons: List[Dict[Text, Text]] = []
+
+    @property
+    @abstractmethod
+    def prompt(self) -> Text:
+        """The question to ask."""
+
+    @property
+    @abstractmethod
+    def slot(self) -> Text:
+        """The slot it asks for."""
+
+    def name(self) -> Text:
+        """Return the action's name."""
+        return f"action_ask_{self.slot}"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> List[EventType]:
+        """Ask."""
+        dispatcher.utter_message(text=self.prompt, buttons=self.buttons)
+        return []
+
+
+class ActionAskCallbackName(AskAction):
+    """Ask for the name the clinic should use."""
+
+    slot = "callback_name"
+    prompt = "Sure. What name should the clinic ask for? (You can say \"cancel\" at any step.)"
+
+
+class ActionAskCallbackContact(AskAction):
+    """Ask for a phone number or an email address."""
+
+    slot = "callback_contact"
+    prompt = "What phone number or email address should they use?"
+
+
+class ActionAskCallbackTime(AskAction):
+    """Ask for a preferred contact time (optional)."""
+
+    slot = "callback_time"
+    prompt = "When is a good time to reach you? For example \"weekday mornings\", or \"any time\"."
+    buttons = [{"title": "Any time", "payload": "any time"}]
+
+
+class ActionAskCallbackQuestion(Action):
+    """Ask for the question, offering the one the assistant could not answer."""
+
+    def name(self) -> Text:
+        """Return the action's name."""
+        return "action_ask_callback_question"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> List[EventType]:
+        """Offer the pending question, or ask for one."""
+        pending = tracker.get_slot("pending_question")
+        if pending:
+            dispatcher.utter_message(
+                text=f"Should I pass on this question: \"{pending}\"? Say yes, or type the question you'd like answered.",
+                buttons=[{"title": "Yes, that's it", "payload": "yes"}],
+            )
+        else:
+            dispatcher.utter_message(text="What would you like the clinic to help you with?")
+        return []
+
+
+class ActionAskCallbackConsent(Action):
+    """Ask for explicit consent to store the details, saying for how long."""
+
+    def name(self) -> Text:
+        """Return the action's name."""
+        return "action_ask_callback_consent"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> List[EventType]:
+        """Explain what is stored and for how long; ask yes or no."""
+        days = settings().retention_days
+        dispatcher.utter_message(
+            text="To contact you, the clinic needs to store your name, contact details, preferred time "
+            f"and question. They are used only for this callback and deleted after {days} days. "
+            "Do you agree?",
+            buttons=[{"title": "Yes, I agree", "payload": "yes"}, {"title": "No", "payload": "no"}],
+        )
+        return []
+
+
+class ActionSubmitCallback(Action):
+    """Store the callback request (committed before confirming), then forget the details."""
+
+    def name(self) -> Text:
+        """Return the action's name."""
+        return "action_submit_callback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> List[EventType]:
+        """Confirm a stored request, or say why nothing was stored."""
+        profile = current_profile()
+        status = tracker.get_slot("callback_status")
+        if status == "emergency":
+            dispatcher.utter_message(response="utter_emergency")
+        elif status == "cancelled":
+            dispatcher.utter_message(text="Okay, I've cancelled that and saved nothing.")
+        elif status == "failed":
+            dispatcher.utter_message(text="Sorry, I couldn't take your details. You can reach the clinic directly.")
+            dispatcher.utter_message(text=profile.contact_text())
+        elif tracker.get_slot("callback_consent") is not True:
+            dispatcher.utter_message(text="No problem, I haven't saved anything. You can reach the clinic directly.")
+            dispatcher.utter_message(text=profile.contact_text())
+        else:
+            self._store(dispatcher, tracker, profile)
+        return clear_slots()
+
+    @staticmethod
+    def _store(dispatcher: CollectingDispatcher, tracker: Tracker, profile) -> None:
+        config = settings()
+        request = NewRequest(
+            clinic_id=profile.id,
+            name=tracker.get_slot("callback_name"),
+            contact=tracker.get_slot("callback_contact"),
+            contact_kind=tracker.get_slot("callback_contact_kind") or "phone",
+            preferred_time=tracker.get_slot("callback_time"),
+            question=tracker.get_slot("callback_question"),
+        )
+        store = store_for(config.callback_db_url)
+        try:
+            row, created = store.add(request, tracker.sender_id)
+        except SQLAlchemyError as error:
+            logger.error("Could not store a callback request: %s", type(error).__name__)
+            dispatcher.utter_message(
+                text="Sorry, I couldn't save your request just now, so nothing was sent. Please contact the clinic directly."
+            )
+            dispatcher.utter_message(text=profile.contact_text())
+            return
+        if created and config.notify_webhook_url:
+            threading.Thread(
+                target=notify_pending, args=(store, config.notify_webhook_url), daemon=True
+            ).start()
+        by = "phone" if request.contact_kind == "phone" else "email"
+        dispatcher.utter_message(
+            text=f"Thank you, {request.name}. Your request #{row.id} is with the team at "
+            f"{profile.name}; they'll contact you by {by}."
+        )

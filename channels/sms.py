@@ -1,0 +1,88 @@
+"""Rasa's Twilio SMS channel, with buttons as numbered choices.
+
+SMS has no buttons: Rasa's Twilio channel would send each button as its own
+message showing its payload ("1: Does it hurt? (/faq/does_it_hurt)"). This
+channel sends one message with numbered choices and turns a reply of "2" into
+the second button's payload, so "Did you mean...?" and the callback offer work
+by text message. Turn it on in credentials.yml (see README, "Messaging channels").
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.twilio import TwilioInput, TwilioOutput
+from sanic import Blueprint
+
+MAX_SENDERS = 10_000  # remembered pending choices (oldest forgotten first)
+
+
+class Choices:
+    """The numbered choices last offered to each sender (in memory, bounded)."""
+
+    def __init__(self, limit: int = MAX_SENDERS) -> None:
+        """Remember up to `limit` senders' choices."""
+        self._by_sender: "OrderedDict[Text, List[Text]]" = OrderedDict()
+        self._limit = limit
+
+    def offer(self, sender: Text, payloads: List[Text]) -> None:
+        """Remember what the numbers mean for this sender."""
+        self._by_sender.pop(sender, None)
+        self._by_sender[sender] = payloads
+        while len(self._by_sender) > self._limit:
+            self._by_sender.popitem(last=False)
+
+    def resolve(self, sender: Text, text: Optional[Text]) -> Optional[Text]:
+        """Turn "2" into the second payload offered; anything else stays as it is."""
+        payloads = self._by_sender.pop(sender, None)
+        reply = (text or "").strip().rstrip(".")
+        if payloads and reply.isdigit() and 1 <= int(reply) <= len(payloads):
+            return payloads[int(reply) - 1]
+        return text
+
+
+def numbered(text: Text, buttons: List[Dict[Text, Any]]) -> Text:
+    """Word a message with buttons as one SMS with numbered choices."""
+    lines = [text.strip()] + [f"{i}. {b['title']}" for i, b in enumerate(buttons, 1)]
+    return "\n".join(lines + ["Reply with a number."])
+
+
+class SmsOutput(TwilioOutput):
+    """Twilio output that sends buttons as numbered choices."""
+
+    def __init__(self, account_sid: Optional[Text], auth_token: Optional[Text],
+                 twilio_number: Optional[Text], choices: Choices) -> None:
+        """Send through Twilio; remember offered choices in `choices`."""
+        super().__init__(account_sid, auth_token, twilio_number)
+        self.choices = choices
+
+    async def send_text_with_buttons(self, recipient_id: Text, text: Text,
+                                     buttons: List[Dict[Text, Any]], **kwargs: Any) -> None:
+        """Send one message with numbered choices."""
+        self.choices.offer(recipient_id, [b["payload"] for b in buttons])
+        await self.send_text_message(recipient_id, numbered(text, buttons))
+
+
+class SmsInput(TwilioInput):
+    """Twilio input that understands a number as a choice from the last message."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Like Rasa's Twilio channel; errors are logged, never returned as a 500."""
+        kwargs.setdefault("debug_mode", False)
+        super().__init__(*args, **kwargs)
+        self.choices = Choices()
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """Rasa's Twilio webhook, with numbered replies resolved first."""
+
+        async def resolve_then_handle(message: UserMessage) -> Any:
+            message.text = self.choices.resolve(message.sender_id, message.text)
+            return await on_new_message(message)
+
+        return super().blueprint(resolve_then_handle)
+
+    def get_output_channel(self) -> SmsOutput:
+        """Return the numbered-choices output."""
+        return SmsOutput(self.account_sid, self.auth_token, self.twilio_number, self.choices)

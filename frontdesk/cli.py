@@ -1,0 +1,85 @@
+"""The front desk's command line: `python -m frontdesk list|show|done|purge|notify`."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from datetime import timedelta
+from typing import List, Optional
+
+from actions.config import settings
+from frontdesk.conversations import purge_conversations
+from frontdesk.notify import notify_pending
+from frontdesk.store import DONE, OPEN, CallbackRequest, store_for
+
+DURATION = re.compile(r"^(\d+)([dh])$")
+
+
+def duration(text: str) -> timedelta:
+    """Parse '30d' or '12h'."""
+    match = DURATION.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a duration like 30d or 12h")
+    number, unit = int(match.group(1)), match.group(2)
+    return timedelta(days=number) if unit == "d" else timedelta(hours=number)
+
+
+def _line(r: CallbackRequest) -> str:
+    when = r.created_at.strftime("%Y-%m-%d %H:%M")
+    question = r.question if len(r.question) <= 60 else r.question[:57] + "..."
+    return f"#{r.id:<5} {when}  {r.status:<4}  {r.name}  {r.contact}  {question}"
+
+
+def _details(r: CallbackRequest) -> str:
+    fields = r.as_dict()
+    return "\n".join(f"{key:>15}: {'' if value is None else value}" for key, value in fields.items())
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m frontdesk", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    listing = sub.add_parser("list", help="list open requests (oldest first)")
+    listing.add_argument("--all", action="store_true", help="include requests marked done")
+    show = sub.add_parser("show", help="show one request in full")
+    show.add_argument("id", type=int)
+    done = sub.add_parser("done", help="mark a request done")
+    done.add_argument("id", type=int)
+    purge = sub.add_parser("purge", help="delete requests and conversations older than a duration")
+    purge.add_argument("--older-than", type=duration, required=True, metavar="30d")
+    sub.add_parser("notify", help="send webhook announcements that have not been delivered yet")
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parser().parse_args(argv)
+    config = settings()
+    store = store_for(config.callback_db_url)
+    if args.command == "list":
+        rows = store.list(None if args.all else OPEN)
+        for row in rows:
+            print(_line(row))
+        print(f"{len(rows)} {'request(s)' if args.all else 'open request(s)'}")
+    elif args.command == "show":
+        row = store.get(args.id)
+        if row is None:
+            print(f"no request #{args.id}", file=sys.stderr)
+            return 1
+        print(_details(row))
+    elif args.command == "done":
+        row = store.mark_done(args.id)
+        if row is None:
+            print(f"no request #{args.id}", file=sys.stderr)
+            return 1
+        print(f"#{row.id} marked {DONE}")
+    elif args.command == "purge":
+        removed = store.purge(args.older_than)
+        conversations = purge_conversations(config.tracker_db, args.older_than)
+        print(f"purged {removed} request(s) and {conversations} conversation(s) older than {args.older_than}")
+    elif args.command == "notify":
+        if not config.notify_webhook_url:
+            print("NOTIFY_WEBHOOK_URL is not set", file=sys.stderr)
+            return 1
+        sent = notify_pending(store, config.notify_webhook_url)
+        print(f"{sent} announcement(s) delivered; {len(store.pending_notifications())} still pending")
+    return 0

@@ -1,0 +1,184 @@
+"""Store callback requests durably in any SQLAlchemy database (SQLite by default)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import List, Optional
+
+from sqlalchemy import Boolean, Column, DateTime, Integer, String, Text, create_engine, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import declarative_base, sessionmaker
+
+Base = declarative_base()
+
+OPEN, DONE = "open", "done"
+
+
+class CallbackRequest(Base):
+    """One patient's request to be contacted by the clinic."""
+
+    __tablename__ = "callback_requests"
+
+    id = Column(Integer, primary_key=True)
+    # Same patient, same details, same question: the same request (a retried
+    # message or action call must not create a duplicate).
+    dedupe_key = Column(String(64), unique=True, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, index=True)
+    clinic_id = Column(String(64), nullable=False)
+    name = Column(String(120), nullable=False)
+    contact = Column(String(254), nullable=False)
+    contact_kind = Column(String(8), nullable=False)  # "phone" or "email"
+    preferred_time = Column(String(120), nullable=True)
+    question = Column(Text, nullable=False)
+    status = Column(String(8), nullable=False, default=OPEN, index=True)
+    done_at = Column(DateTime(timezone=True), nullable=True)
+    notified = Column(Boolean, nullable=False, default=False)
+    notify_attempts = Column(Integer, nullable=False, default=0)
+
+    def as_dict(self) -> dict:
+        """Return the request as JSON-ready data."""
+        return {
+            "id": self.id,
+            "created_at": _aware(self.created_at).isoformat(),
+            "clinic_id": self.clinic_id,
+            "name": self.name,
+            "contact": self.contact,
+            "contact_kind": self.contact_kind,
+            "preferred_time": self.preferred_time,
+            "question": self.question,
+            "status": self.status,
+            "done_at": _aware(self.done_at).isoformat() if self.done_at else None,
+            "notified": self.notified,
+        }
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    """What the form collected; only these fields are ever stored."""
+
+    clinic_id: str
+    name: str
+    contact: str
+    contact_kind: str
+    preferred_time: Optional[str]
+    question: str
+
+    def dedupe_key(self, conversation_id: str) -> str:
+        """Hash the conversation and the details: the same request twice is one request."""
+        parts = [conversation_id, self.clinic_id, self.name, self.contact, self.question]
+        return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def _aware(moment: Optional[datetime]) -> Optional[datetime]:
+    """SQLite returns naive datetimes: they are UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class CallbackStore:
+    """The callback requests in one database; creates its schema on first use."""
+
+    def __init__(self, url: str) -> None:
+        """Connect lazily to the database at `url` (a SQLAlchemy URL)."""
+        self.url = url
+        self._engine: Optional[Engine] = None
+        self._sessions = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            if self.url.startswith("sqlite:///"):
+                Path(self.url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+            self._engine = create_engine(self.url, future=True, pool_pre_ping=True)
+            Base.metadata.create_all(self._engine)
+            self._sessions = sessionmaker(self._engine, future=True, expire_on_commit=False)
+        return self._engine
+
+    def session(self):
+        self.engine  # noqa: B018 - creates the engine and schema on first use
+        return self._sessions()
+
+    def add(self, request: NewRequest, conversation_id: str) -> tuple:
+        """Commit a request; return (stored request, created). Idempotent."""
+        key = request.dedupe_key(conversation_id)
+        with self.session() as session:
+            existing = session.execute(
+                select(CallbackRequest).where(CallbackRequest.dedupe_key == key)
+            ).scalar_one_or_none()
+            if existing:
+                return existing, False
+            row = CallbackRequest(dedupe_key=key, created_at=now(), status=OPEN, **request.__dict__)
+            session.add(row)
+            try:
+                session.commit()
+            except IntegrityError:  # the same request committed concurrently
+                session.rollback()
+                row = session.execute(
+                    select(CallbackRequest).where(CallbackRequest.dedupe_key == key)
+                ).scalar_one()
+                return row, False
+            return row, True
+
+    def list(self, status: Optional[str] = OPEN) -> List[CallbackRequest]:
+        """Return the requests with that status (all if None), oldest first."""
+        with self.session() as session:
+            query = select(CallbackRequest).order_by(CallbackRequest.created_at, CallbackRequest.id)
+            if status:
+                query = query.where(CallbackRequest.status == status)
+            return list(session.execute(query).scalars())
+
+    def get(self, request_id: int) -> Optional[CallbackRequest]:
+        with self.session() as session:
+            return session.get(CallbackRequest, request_id)
+
+    def mark_done(self, request_id: int) -> Optional[CallbackRequest]:
+        """Mark a request done; return it, or None if there is no such request."""
+        with self.session() as session:
+            row = session.get(CallbackRequest, request_id)
+            if row is None:
+                return None
+            if row.status != DONE:
+                row.status, row.done_at = DONE, now()
+                session.commit()
+            return row
+
+    def pending_notifications(self) -> List[CallbackRequest]:
+        with self.session() as session:
+            query = select(CallbackRequest).where(CallbackRequest.notified.is_(False))
+            return list(session.execute(query.order_by(CallbackRequest.id)).scalars())
+
+    def record_notification(self, request_id: int, delivered: bool) -> None:
+        with self.session() as session:
+            row = session.get(CallbackRequest, request_id)
+            if row is not None:
+                row.notify_attempts += 1
+                row.notified = row.notified or delivered
+                session.commit()
+
+    def purge(self, older_than: timedelta) -> int:
+        """Delete requests created before now - older_than; return how many."""
+        cutoff = now() - older_than
+        with self.session() as session:
+            rows = session.execute(
+                select(CallbackRequest).where(CallbackRequest.created_at < cutoff)
+            ).scalars().all()
+            for row in rows:
+                session.delete(row)
+            session.commit()
+            return len(rows)
+
+
+@lru_cache(maxsize=4)
+def store_for(url: str) -> CallbackStore:
+    """Return one store per database URL (per process)."""
+    return CallbackStore(url)
