@@ -13,6 +13,7 @@ from rasa_sdk.__main__ import main_from_args
 from rasa_sdk.endpoint import create_argument_parser
 from rasa_sdk.plugin import plugin_manager
 
+from actions.access import ActionServerTokenPlugin
 from actions.clinic import ProfileError, current_profile
 from actions.config import settings
 from frontdesk.api import FrontDeskPlugin
@@ -33,6 +34,7 @@ def main() -> int:
     print(f"actions: serving clinic '{profile.id}' ({profile.name})", file=sys.stderr)
     args.actions = args.actions or "actions"
     plugin_manager().register(FrontDeskPlugin())
+    plugin_manager().register(ActionServerTokenPlugin())
     main_from_args(args)
     return 0
 

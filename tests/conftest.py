@@ -12,6 +12,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clinic, config, topics
+from tests.live import live  # noqa: F401 - the shared real servers (tests/live.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "dry-needling.tar.gz"

@@ -78,22 +78,29 @@ class Server:
 
 def action_server(log_dir: Path, env: Optional[Dict[str, str]] = None) -> Server:
     port = free_port()
+    # Loopback only, as `make run` does (SANIC_HOST is rasa-sdk's listen address).
     return Server("actions", [str(BIN / "python"), "-m", "actions", "--port", str(port)],
-                  port, log_dir, env, health="/health")
+                  port, log_dir, {"SANIC_HOST": "127.0.0.1", **(env or {})}, health="/health")
 
 
-def rasa_server(log_dir: Path, action_url: str, tracker_db: Path,
-                extra: Optional[List[str]] = None, env: Optional[Dict[str, str]] = None) -> Server:
-    """A Rasa server with the project's model and credentials and its own endpoints file."""
-    if not MODEL.exists():
-        raise RuntimeError(f"{MODEL} is missing: run `make train` first")
+def rasa_server(log_dir: Path, action_url: str, tracker_db: Optional[Path],
+                extra: Optional[List[str]] = None, env: Optional[Dict[str, str]] = None,
+                model: Path = MODEL, endpoints_text: Optional[str] = None) -> Server:
+    """A Rasa server with the project's model and credentials and its own endpoints file.
+
+    `endpoints_text` replaces the default endpoints (SQLite tracker store at
+    `tracker_db`), e.g. for PostgreSQL and Redis (bench/services.py); `model`
+    serves another model (the benchmark's stock Rasa).
+    """
+    if not model.exists():
+        raise RuntimeError(f"{model} is missing: run `make train` first")
     port = free_port()
     endpoints = log_dir / f"endpoints-{port}.yml"
-    endpoints.write_text(
+    endpoints.write_text(endpoints_text or (
         f"action_endpoint:\n  url: \"{action_url}/webhook\"\n"
         f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: \"{tracker_db}\"\n"
-    )
-    command = [str(BIN / "rasa"), "run", "--model", str(MODEL), "--port", str(port),
+    ))
+    command = [str(BIN / "rasa"), "run", "--model", str(model), "--port", str(port), "-i", "127.0.0.1",
                "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(endpoints),
                *(extra or [])]
     return Server(f"rasa-{port}", command, port, log_dir, env)

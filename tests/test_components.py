@@ -114,3 +114,41 @@ def test_red_flags_always_get_the_emergency_intent(text):
 def test_ordinary_questions_are_not_red_flags(text):
     [m] = RED_FLAGS.process([message(text=text)])
     assert m.get("intent")["name"] == "faq"
+
+
+from components.language_gate import LanguageGate  # noqa: E402
+
+LANGUAGE = LanguageGate(LanguageGate.get_default_config())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "¿Duele la punción seca?",  # Spanish (the example)
+        "Est-ce que ça fait mal?",  # French
+        "ਕੀ ਇਹ ਦੁਖਦਾ ਹੈ?",  # Punjabi, Gurmukhi script
+        "这个疼吗",  # Chinese
+        "هل يؤلم؟",  # Arabic: too short for CLD2, caught by its script
+        "Masakit ba ang dry needling?",  # Tagalog, Latin script
+        "necesito una cita por favor",  # Spanish, no accents
+    ],
+)
+def test_other_languages_get_the_other_language_intent(text):
+    [m] = LANGUAGE.process([message(text=text)])
+    assert m.get("intent") == {"name": "other_language", "confidence": 1.0}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "does it hurt?",  # plain English
+        "I have a pacemaker. Can I have IMS?",  # CLD2 guesses Danish; English words win
+        "nah im good",  # CLD2 guesses Indonesian
+        "needle size?",  # CLD2 guesses Scots
+        "hurt?",  # too short to tell: English by default
+        "/faq/needles",  # a button payload
+    ],
+)
+def test_english_is_left_alone(text):
+    [m] = LANGUAGE.process([message(text=text)])
+    assert m.get("intent")["name"] == "faq"

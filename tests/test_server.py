@@ -21,7 +21,8 @@ def response_text(name: str) -> str:
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
     logs = tmp_path_factory.mktemp("servers")
-    actions = action_server(logs).start()
+    actions = action_server(logs, env={"CALLBACK_DB_URL": f"sqlite:///{logs / 'callbacks.db'}"}).start()
+    actions.callback_db = f"sqlite:///{logs / 'callbacks.db'}"
     rasa = rasa_server(logs, actions.url, logs / "tracker.db").start()
     yield actions, rasa
     rasa.stop()
@@ -79,3 +80,53 @@ def test_a_restart_continues_the_conversation(servers, tmp_path):
     assert [r["text"] for r in again] == [response_text("utter_greet").format(clinic_name="Apollo Physiotherapy Massage and Chiro")]
     # A new patient still gets a new session.
     assert "not medical advice" in say(rasa, "someone-new", "hi")[0]["text"]
+
+
+def texts(replies):
+    return [r.get("text", "") for r in replies]
+
+
+def test_callback_request_through_the_real_servers(servers):
+    actions, rasa = servers
+    patient = "callback-patient"
+    replies = say(rasa, patient, "do you direct bill to Blue Cross?")
+    assert replies[-1]["text"] == "Would you like the clinic to contact you?"
+    assert "What name" in say(rasa, patient, replies[-1]["buttons"][0]["payload"])[0]["text"]
+    assert "phone number or email" in say(rasa, patient, "Jane Doe")[0]["text"]
+    # An invalid answer is explained, then asked again.
+    retry = texts(say(rasa, patient, "my cell"))
+    assert retry[0].startswith("That doesn't look like a phone number") and "phone number or email" in retry[1]
+    assert "good time" in say(rasa, patient, "403 555 0123")[0]["text"]
+    question = say(rasa, patient, "weekday mornings")[0]["text"]
+    assert "do you direct bill to Blue Cross?" in question  # prefilled with the unanswered question
+    assert "Do you agree?" in say(rasa, patient, "yes")[0]["text"]
+    [confirmation] = texts(say(rasa, patient, "yes"))
+    assert confirmation.startswith("Thank you, Jane Doe. Your request #")
+    from frontdesk.store import CallbackStore
+
+    [row] = [r for r in CallbackStore(actions.callback_db).list() if r.name == "Jane Doe"]
+    assert (row.contact, row.preferred_time, row.question) == ("+1 403-555-0123", "weekday mornings", "do you direct bill to Blue Cross?")
+    # The form is over: the next message is an ordinary question again.
+    assert texts(say(rasa, patient, "does it hurt?")) == [response_text("utter_faq/does_it_hurt")]
+
+
+@pytest.mark.parametrize(
+    "answers, last_words",
+    [
+        (["cancel"], "Okay, I've cancelled that and saved nothing."),  # cancel at the first step
+        (["Sam", "stop"], "Okay, I've cancelled that and saved nothing."),  # stop at the second
+        (["Sam", "nope", "still no", "no number"], "You can reach the clinic directly."),  # three invalid answers
+        (["Sam", "sam@example.ca", "any time", "yes", "no"], "You can reach the clinic directly."),  # no consent
+    ],
+)
+def test_callback_form_ends_without_storing(servers, answers, last_words):
+    actions, rasa = servers
+    patient = f"callback-{abs(hash(tuple(answers)))}"
+    say(rasa, patient, "how much does it cost?")
+    say(rasa, patient, "/affirm")
+    for answer in answers:
+        replies = texts(say(rasa, patient, answer))
+    assert any(last_words in text for text in replies), replies
+    from frontdesk.store import CallbackStore
+
+    assert [r for r in CallbackStore(actions.callback_db).list(None) if r.name == "Sam"] == []

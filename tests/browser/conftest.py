@@ -56,7 +56,7 @@ CHROMIUM_FLAGS = [
 ENABLED = os.environ.get("DN_BROWSER_TESTS") == "1"
 SKIP_REASON = (
     "browser tests run only with DN_BROWSER_TESTS=1 (`make test-browser`): they start "
-    "Rasa, the action server and Debian's Chromium (about a minute)"
+    "Rasa, the action server and Debian's Chromium (about two minutes)"
 )
 
 # The environment as it was before tests/conftest.py's fixtures change it.

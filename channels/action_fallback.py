@@ -1,0 +1,185 @@
+"""When the action server cannot be reached, the Rasa server still answers.
+
+Rasa 3.6 has no setting for this (RasaHQ/rasa#7630 asks for one; #5588 was
+closed without one): when a custom action fails (connection refused, time-out,
+an error status), ``MessageProcessor._run_action`` logs the error and drops the
+action's events. A patient who asked for the clinic got only the one-line lead
+("The clinic information I have doesn't list prices or fees.") and no contact
+details; a new patient got no opening notice; a nonsense message got no reply.
+
+``install()`` makes Rasa create ``RemoteActionWithFallback`` wherever it
+creates a ``RemoteAction`` (``rasa.core.actions.action`` and
+``rasa.core.actions.forms``). It behaves exactly like ``RemoteAction`` while the
+action server answers. When it does not (or takes longer than
+``ACTION_SERVER_TIMEOUT`` seconds, default 20; Rasa's own limit is 5 minutes),
+it logs one line (the action's name and the error type, no personal data) and
+returns:
+
+- for ``action_session_start``: Rasa's default session start, the
+  general-information notice and the ``clinic_name`` slot, as the action
+  server would;
+- for any other custom action: the clinic's contact details, at most once per
+  patient message, and the end of any active form (the callback form cannot go
+  on without the action server).
+
+The notice and the contact details are the same sentences the action server
+says: they come from ``actions.actions.NOTICE`` and the clinic profile chosen
+by ``CLINIC_ID`` (``actions.clinic``), read by the Rasa server itself. (A
+response in domain.yml could not say how to reach the clinic, since the
+contact details live in the clinic profile, and an utterance used in no rule
+fails ``rasa data validate --fail-on-warnings``.) If the profile cannot be
+read, a generic "please contact the clinic directly" is said instead.
+
+A rejection by the action server (``ActionExecutionRejection``: a form
+validation refusing a value) is not a failure and passes through unchanged.
+
+It also sends ``ACTION_SERVER_TOKEN``, when that is set and endpoints.yml
+gives the action endpoint no token of its own, as ``Authorization: Bearer``
+(the action server requires it then: ``actions/access.py``).
+
+Installed by ``channels.rest`` (loaded from credentials.yml), so it is active
+in every ``rasa run`` of this project.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import TYPE_CHECKING, List, Optional, Text
+
+import rasa.core.actions.action as rasa_action
+import rasa.core.actions.forms as rasa_forms
+from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+from rasa.shared.core.constants import ACTION_SESSION_START_NAME, REQUESTED_SLOT
+from rasa.shared.core.events import ActiveLoop, BotUttered, Event, SlotSet, UserUttered
+from rasa.utils.endpoints import EndpointConfig
+
+if TYPE_CHECKING:
+    from rasa.core.channels.channel import OutputChannel
+    from rasa.core.nlg import NaturalLanguageGenerator
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 20.0
+SORRY = "Sorry, I can't help with that just now."
+GENERIC_CONTACT = "Please contact the clinic directly."
+GENERIC_NOTICE = (
+    "I'm an automated assistant. I give general information about dry needling, "
+    "not medical advice. In an emergency, call 911."
+)
+# The hand-off action already follows its one-line lead: only the contact details.
+NO_SORRY = {"action_clinic_contact"}
+
+
+def _timeout() -> float:
+    try:
+        return float(os.environ.get("ACTION_SERVER_TIMEOUT") or DEFAULT_TIMEOUT)
+    except ValueError:
+        return DEFAULT_TIMEOUT
+
+
+def _profile():
+    try:
+        from actions.clinic import current_profile
+
+        return current_profile()
+    except Exception as error:  # noqa: BLE001 - any failure means "no profile"
+        logger.error("Fallback: cannot read the clinic profile (%s)", type(error).__name__)
+        return None
+
+
+def contact_text() -> Text:
+    """How to reach the clinic, as the action server words it."""
+    profile = _profile()
+    return profile.contact_text() if profile else GENERIC_CONTACT
+
+
+def notice_and_clinic() -> tuple:
+    """The opening notice and the clinic's name, as action_session_start gives them."""
+    profile = _profile()
+    if profile is None:
+        return GENERIC_NOTICE, None
+    try:
+        from actions.actions import NOTICE
+
+        return NOTICE.format(clinic=profile.name), profile.name
+    except Exception as error:  # noqa: BLE001
+        logger.error("Fallback: cannot read the notice (%s)", type(error).__name__)
+        return GENERIC_NOTICE, profile.name
+
+
+def with_token(endpoint: Optional[EndpointConfig]) -> Optional[EndpointConfig]:
+    """The endpoint, sending ACTION_SERVER_TOKEN if it is set and no token is configured."""
+    token = os.environ.get("ACTION_SERVER_TOKEN")
+    if not endpoint or not token or endpoint.token or "Authorization" in endpoint.headers:
+        return endpoint
+    endpoint = endpoint.copy()
+    endpoint.headers = {**endpoint.headers, "Authorization": f"Bearer {token}"}
+    return endpoint
+
+
+def _said_this_turn(tracker: "DialogueStateTracker", text: Text) -> bool:
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            return False
+        if isinstance(event, BotUttered) and text in (event.text or ""):
+            return True
+    return False
+
+
+class RemoteActionWithFallback(RemoteAction):
+    """A RemoteAction that answers from the Rasa server when the action server fails."""
+
+    def __init__(self, name: Text, action_endpoint: Optional[EndpointConfig]) -> None:
+        super().__init__(name, with_token(action_endpoint))
+
+    async def run(
+        self,
+        output_channel: "OutputChannel",
+        nlg: "NaturalLanguageGenerator",
+        tracker: "DialogueStateTracker",
+        domain: "Domain",
+    ) -> List[Event]:
+        """Run the action on the action server; fall back if it cannot be reached."""
+        try:
+            return await asyncio.wait_for(super().run(output_channel, nlg, tracker, domain), _timeout())
+        except ActionExecutionRejection:
+            raise
+        except Exception as error:  # noqa: BLE001 - every failure gets the fallback
+            reason = "timed out" if isinstance(error, asyncio.TimeoutError) else type(error).__name__
+            logger.error(
+                "Action server unavailable for '%s' (%s): the Rasa server answered instead",
+                self.name(), reason,
+            )
+            return await self.fallback(output_channel, nlg, tracker, domain)
+
+    async def fallback(
+        self,
+        output_channel: "OutputChannel",
+        nlg: "NaturalLanguageGenerator",
+        tracker: "DialogueStateTracker",
+        domain: "Domain",
+    ) -> List[Event]:
+        """The events the action server could not give: see the module docstring."""
+        if self.name() == ACTION_SESSION_START_NAME:
+            notice, clinic = notice_and_clinic()
+            events = await rasa_action.ActionSessionStart().run(output_channel, nlg, tracker, domain)
+            slots = [SlotSet("clinic_name", clinic)] if clinic and any(s.name == "clinic_name" for s in domain.slots) else []
+            # Rasa's order: SessionStarted, carried-over slots, then action_listen last.
+            return [BotUttered(notice), *events[:-1], *slots, events[-1]]
+        contact = contact_text()
+        events: List[Event] = []
+        if not _said_this_turn(tracker, contact):
+            events.append(BotUttered(contact if self.name() in NO_SORRY else f"{SORRY} {contact}"))
+        if tracker.active_loop_name:
+            events += [ActiveLoop(None), SlotSet(REQUESTED_SLOT, None)]
+        return events
+
+
+def install() -> None:
+    """Make Rasa use RemoteActionWithFallback for every custom action (idempotent)."""
+    rasa_action.RemoteAction = RemoteActionWithFallback
+    rasa_forms.RemoteAction = RemoteActionWithFallback

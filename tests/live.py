@@ -1,0 +1,120 @@
+"""One pair of real servers shared by the reliability and security tests.
+
+`live` (a session fixture, imported by tests/conftest.py) starts the action
+server and the Rasa server once, as `make run` does (REST and socket.io, CORS
+limited to one origin, the SQLite tracker store), each with its own files in a
+temporary folder. Tests that stop or restart a server start it again before
+they end, so the next test finds both running.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import pytest
+import requests
+
+from tests.servers import Server, action_server, rasa_server
+
+ALLOWED_ORIGIN = "http://localhost:8080"  # make run's default CORS_ORIGINS
+DOMAIN_FILE = Path(__file__).resolve().parents[1] / "domain.yml"
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process, from /proc/<pid>/status (KiB)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+class Live:
+    """The action server and the Rasa server, with their databases and logs."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        (folder / "callbacks").mkdir()
+        self.callback_db = folder / "callbacks" / "callbacks.db"
+        self.tracker_db = folder / "tracker.db"
+        self.actions = action_server(folder, env={"CALLBACK_DB_URL": f"sqlite:///{self.callback_db}"})
+        self.rasa: Optional[Server] = None
+
+    def new_rasa(self, extra: Optional[List[str]] = None, env: Optional[Dict[str, str]] = None) -> Server:
+        """A Rasa server configured like `make run`, on this pair's action server and tracker db."""
+        return rasa_server(
+            self.folder, self.actions.url, self.tracker_db,
+            extra=["--cors", ALLOWED_ORIGIN, *(extra or [])],
+            env={"CORS_ORIGINS": ALLOWED_ORIGIN, "ACTION_SERVER_TIMEOUT": "5", **(env or {})},
+        )
+
+    def start(self) -> "Live":
+        self.actions.start()
+        self.rasa = self.new_rasa().start()
+        return self
+
+    def stop(self) -> None:
+        if self.rasa:
+            self.rasa.stop()
+        self.actions.stop()
+
+    @property
+    def webhook(self) -> str:
+        return f"{self.rasa.url}/webhooks/rest/webhook"
+
+    def say(self, sender: str, message: str, timeout: float = 60) -> List[dict]:
+        """One message through the REST channel; the bot's replies (fails on a non-200)."""
+        response = requests.post(self.webhook, json={"sender": sender, "message": message}, timeout=timeout)
+        assert response.status_code == 200, (response.status_code, response.text[:500])
+        replies = response.json()
+        assert isinstance(replies, list)
+        return replies
+
+    def texts(self, sender: str, message: str) -> List[str]:
+        return [r.get("text", "") for r in self.say(sender, message)]
+
+    def logs(self) -> str:
+        """Everything both servers have written so far."""
+        return "\n".join(
+            log.read_text(errors="replace") for log in sorted(self.folder.glob("*.log"))
+        )
+
+    def user_events(self, sender: str) -> int:
+        """How many user messages the tracker store holds for a sender."""
+        with sqlite3.connect(self.tracker_db, timeout=30) as db:
+            return db.execute(
+                "SELECT COUNT(*) FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)
+            ).fetchone()[0]
+
+
+def wait_until(check, timeout: float = 30, every: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(every)
+    return False
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory) -> Live:
+    """The shared servers (started on first use, stopped at the end of the session)."""
+    servers = Live(tmp_path_factory.mktemp("live"))
+    try:
+        servers.start()
+    except Exception:
+        servers.stop()
+        raise
+    yield servers
+    servers.stop()
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
