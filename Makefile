@@ -15,6 +15,11 @@ export CLINICS_DIR        ?= clinics
 export RASA_PORT          ?= 5005
 export ACTION_PORT        ?= 5055
 export ACTION_SERVER_URL  ?= http://localhost:$(ACTION_PORT)/webhook
+# The action server listens on this address only (docs/security.md).
+export ACTION_HOST        ?= 127.0.0.1
+# Rasa's HTTP API (--enable-api) is off unless RASA_API_TOKEN or RASA_JWT_SECRET is set.
+RASA_API_FLAGS = $(if $(RASA_API_TOKEN)$(RASA_JWT_SECRET),--enable-api) $(if $(RASA_API_TOKEN),--auth-token "$$RASA_API_TOKEN") $(if $(RASA_JWT_SECRET),--jwt-secret "$$RASA_JWT_SECRET")
+export TRACKER_DB         ?= var/tracker.db
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL   := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
@@ -22,7 +27,7 @@ export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
 TRAINING_INPUTS := config.yml domain.yml $(shell find data components -type f \( -name '*.yml' -o -name '*.py' \) 2>/dev/null)
 
-.PHONY: help install train run run-actions test validate test-unit test-stories clean
+.PHONY: help install train run shell run-actions test validate test-unit test-stories clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,20 +54,24 @@ validate: $(STAMP) ## Check the training data and domain (fails on warnings)
 run: $(MODEL) web ## Install, train if needed, start the action server, Rasa (REST + socket.io) and the demo page
 	@mkdir -p var
 	@trap 'kill 0' EXIT INT TERM; \
-	$(BIN)/python -m actions --port $(ACTION_PORT) & \
+	SANIC_HOST=$(ACTION_HOST) $(BIN)/python -m actions --port $(ACTION_PORT) & \
 	$(RASA) run --model $(MODEL) --port $(RASA_PORT) --credentials credentials.yml \
-		--endpoints endpoints.yml --cors "$${CORS_ORIGINS:-http://localhost:8080}" & \
+		--endpoints endpoints.yml --cors "$${CORS_ORIGINS:-http://localhost:8080}" $(RASA_API_FLAGS) & \
 	$(BIN)/python web/serve.py --port 8080 --rasa-url http://localhost:$(RASA_PORT) --quiet & \
 	echo "Rasa: http://localhost:$(RASA_PORT)  (REST: /webhooks/rest/webhook)  actions: http://localhost:$(ACTION_PORT)"; \
 	echo "Demo page: http://localhost:8080/"; \
 	wait
 
+shell: $(MODEL) ## Chat in the terminal (start the action server first: make run-actions)
+	$(RASA) shell --model $(MODEL) --endpoints endpoints.yml
+
 run-actions: $(STAMP) ## Start only the action server
-	$(BIN)/python -m actions --port $(ACTION_PORT)
+	SANIC_HOST=$(ACTION_HOST) $(BIN)/python -m actions --port $(ACTION_PORT)
 
 test: $(MODEL) validate ## Install, train if needed, and run every test
-	$(BIN)/pytest
+	$(BIN)/pytest --ignore=tests/browser
 	$(MAKE) --no-print-directory test-stories
+	$(MAKE) --no-print-directory test-browser
 
 test-stories: $(MODEL) ## Run the conversation tests in tests/test_stories.yml
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
@@ -89,3 +98,23 @@ browser: ## Install Debian's Chromium for the browser tests (only when /usr/bin/
 
 test-browser: $(MODEL) web browser ## Test the chat widget in headless Chromium against the real servers
 	DN_BROWSER_TESTS=1 $(BIN)/pytest tests/browser
+
+# ---- Benchmark, profiling and scale-out (bench/, docs/benchmark.md, docs/deployment.md)
+.PHONY: bench profile test-scaleout
+
+PYSPY_VERSION := 0.4.3
+PYSPY_VENV    ?= /tmp/dn-py-spy
+PYSPY         := $(PYSPY_VENV)/bin/py-spy
+
+bench: $(STAMP) ## Benchmark ours against stock Rasa (trains both; BENCH_ARGS="--quick" for a smoke run) -> docs/benchmark.md
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+$(PYSPY):
+	$(PYTHON) -m venv $(PYSPY_VENV)
+	$(PYSPY_VENV)/bin/pip install --quiet --disable-pip-version-check py-spy==$(PYSPY_VERSION)
+
+profile: $(MODEL) $(PYSPY) ## py-spy on the Rasa server under 20 concurrent conversations -> var/profile/ (flame graphs, top functions)
+	$(BIN)/python -m bench.profile --py-spy $(PYSPY) $(PROFILE_ARGS)
+
+test-scaleout: $(MODEL) ## Two Rasa servers on real PostgreSQL + Redis (+ nginx), installed with apt-get if missing
+	DN_SCALEOUT_TESTS=1 $(BIN)/pytest tests/test_scaleout.py

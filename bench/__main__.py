@@ -159,7 +159,7 @@ def measure(name: str, model: Path, tmp: Path, quick: bool, workers: int,
     try:
         endpoints = endpoints_for(f"{actions.url}/webhook", logs / "tracker.db", redis, keep_lock_store=workers > 1)
         env = {"SANIC_WORKERS": str(workers)}
-        rasa = rasa_server(logs, actions.url, None, extra=["--interface", "127.0.0.1"], env=env,
+        rasa = rasa_server(logs, actions.url, None, env=env,
                            model=model, endpoints_text=endpoints)
         rasa.health = "/webhooks/rest/"
         start = time.perf_counter()
@@ -263,13 +263,13 @@ def targets(ours: Dict[str, Any], stock: Optional[Dict[str, Any]]) -> List[Tuple
         ("Rasa server RSS <= 1.5 GB", f"{_fmt(ours.get('rasa_peak_rss', math.nan) / MB)} MB peak",
          ours.get("rasa_peak_rss", math.inf) <= TARGET_RSS_BYTES),
         (f"full training <= {TARGET_TRAIN_SECONDS} s", f"{_fmt(ours.get('train_seconds'))} s",
-         ours.get("train_seconds", math.inf) <= TARGET_TRAIN_SECONDS),
+         None if ours.get("train_seconds") is None else ours["train_seconds"] <= TARGET_TRAIN_SECONDS),
     ]
     if stock and stock.get("heldout") and ours.get("heldout"):
         out.append(("held-out accuracy no lower than stock (answer)",
                     f"{ours['heldout']['answer']:.3f} vs {stock['heldout']['answer']:.3f}",
                     ours["heldout"]["answer"] >= stock["heldout"]["answer"]))
-    return [(t, m, "yes" if ok else "**no**") for t, m, ok in out]
+    return [(t, m, "not measured" if ok is None else "yes" if ok else "**no**") for t, m, ok in out]
 
 
 def render(run: Dict[str, Any]) -> str:

@@ -1,6 +1,6 @@
 """Throwaway PostgreSQL and Redis servers on loopback, from Debian's packages.
 
-Used by tests/test_scaleout.py and `python -m bench --redis/--postgres`, and by
+Used by tests/test_scaleout.py and `python -m bench --workers N` (Redis), and by
 hand (docs/deployment.md):
 
     .venv/bin/python -m bench.services      # start both, print the settings, Ctrl-C stops
@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, Optional
 
 HOST = "127.0.0.1"
 _apt_updated = False
@@ -191,6 +191,21 @@ class Redis:
         except OSError:
             return False
 
+    def commands_processed(self) -> int:
+        """Redis's count of commands it has run (INFO stats: total_commands_processed)."""
+        with socket.create_connection((HOST, self.port), timeout=5) as s:
+            s.sendall(b"INFO stats\r\n")
+            data = b""
+            while b"total_commands_processed:" not in data or not data.endswith(b"\r\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        for line in data.decode(errors="replace").splitlines():
+            if line.startswith("total_commands_processed:"):
+                return int(line.split(":", 1)[1])
+        raise RuntimeError("Redis INFO stats has no total_commands_processed")
+
     def start(self, timeout: float = 30) -> "Redis":
         """Start and wait until it answers PING."""
         binary = redis_bin()
@@ -219,25 +234,95 @@ class Redis:
             self.dir = None
 
 
-def scaleout_endpoints(action_url: str, postgres: Optional[Postgres] = None, tracker_db: str = "rasa",
-                       redis: Optional[Redis] = None, sqlite_tracker: Optional[Path] = None) -> str:
-    """An endpoints.yml for this machine: PostgreSQL (or SQLite) tracker store, Redis lock store.
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+DEPLOY_ENDPOINTS = DEPLOY / "endpoints.yml"
 
-    The same keys as deploy/endpoints.yml, with literal values instead of ${VAR}s.
+
+def nginx_bin() -> str:
+    """The nginx binary (installs Debian's `nginx-light` if missing)."""
+    if not shutil.which("nginx") and not Path("/usr/sbin/nginx").exists():
+        apt_install(["nginx-light"])
+    return shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+class Nginx:
+    """deploy/nginx.conf on a free loopback port, its upstreams pointed at local servers.
+
+    `upstreams` maps the compose service addresses in the file ("rasa-1:5005",
+    "actions:5055") to local ones ("127.0.0.1:41234"). The access log records
+    which upstream answered each request (`upstream_log()`).
     """
-    lines: List[str] = ["action_endpoint:", f'  url: "{action_url}"']
-    if postgres:
-        lines += [
-            "tracker_store:", "  type: SQL", "  dialect: postgresql", f"  url: {HOST}", f"  port: {postgres.port}",
-            f"  db: {tracker_db}", f"  username: {postgres.user}", f'  password: "{postgres.password}"',
-            "  login_db: postgres",
-        ]
-    elif sqlite_tracker:
-        lines += ["tracker_store:", "  type: SQL", "  dialect: sqlite", f'  db: "{sqlite_tracker}"']
-    if redis:
-        lines += ["lock_store:", "  type: redis", f"  url: {HOST}", f"  port: {redis.port}", "  db: 1",
-                  "  key_prefix: dn"]
-    return "\n".join(lines) + "\n"
+
+    def __init__(self, upstreams: Dict[str, str], port: Optional[int] = None) -> None:
+        self.upstreams, self.port = upstreams, port or free_port()
+        self.dir: Optional[Path] = None
+        self.process: Optional[subprocess.Popen] = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def config(self) -> str:
+        """deploy/nginx.conf with local addresses, port, log and pid file."""
+        text = (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
+        for name, address in self.upstreams.items():
+            text = text.replace(f"server {name}", f"server {address}")
+        text = text.replace("listen 80;", f"listen {HOST}:{self.port};")
+        text = text.replace("access_log off;", "log_format upstreams '$request_uri $status $upstream_addr';\n"
+                            f"    access_log {self.dir}/access.log upstreams;")
+        text = text.replace("worker_processes auto;", f"worker_processes 1;\npid {self.dir}/nginx.pid;")
+        return text
+
+    def start(self, timeout: float = 30) -> "Nginx":
+        binary = nginx_bin()
+        self.dir = Path(tempfile.mkdtemp(prefix="dn-nginx-"))
+        conf = self.dir / "nginx.conf"
+        conf.write_text(self.config())
+        base = [binary, "-p", str(self.dir), "-c", str(conf), "-e", str(self.dir / "error.log")]
+        subprocess.run([*base, "-t", "-q"], check=True, capture_output=True)
+        self.process = subprocess.Popen([*base, "-g", "daemon off;"], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+
+        def answers() -> bool:
+            try:
+                with socket.create_connection((HOST, self.port), timeout=1):
+                    return True
+            except OSError:
+                return False
+
+        _wait_for(answers, "nginx", self.process, self.dir / "error.log", timeout)
+        return self
+
+    def upstream_log(self) -> list:
+        """(request URI, status, upstream address) of every request so far."""
+        log = self.dir / "access.log" if self.dir else None
+        if not log or not log.exists():
+            return []
+        return [tuple(line.split(" ", 2)) for line in log.read_text().splitlines() if line.strip()]
+
+    def stop(self) -> None:
+        """Quit (SIGQUIT: graceful) and remove the directory."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGQUIT)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.process = None
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+
+def deploy_env(action_url: str, postgres: Postgres, redis: Redis, db: str = "rasa", redis_db: int = 1) -> Dict[str, str]:
+    """The environment that deploy/endpoints.yml reads, for these local servers."""
+    return {
+        "ACTION_SERVER_URL": action_url,
+        "DB_HOST": HOST, "DB_PORT": str(postgres.port), "DB_NAME": db, "DB_USER": postgres.user,
+        "DB_PASSWORD": postgres.password, "DB_LOGIN_DB": "postgres",
+        "REDIS_HOST": HOST, "REDIS_PORT": str(redis.port), "REDIS_PASSWORD": "", "REDIS_DB": str(redis_db),
+    }
 
 
 def main() -> int:
@@ -246,10 +331,12 @@ def main() -> int:
     try:
         postgres.start()
         redis.start()
-        print(f"PostgreSQL: {postgres.create_database('rasa')}  (callbacks: {postgres.create_database('callbacks')})")
+        print(f"PostgreSQL: {postgres.create_database('rasa')}")
         print(f"Redis:      redis://{HOST}:{redis.port}/1")
-        print("endpoints.yml for these (write it to a file and pass --endpoints):\n")
-        print(scaleout_endpoints("http://127.0.0.1:5055/webhook", postgres, "rasa", redis))
+        print("Serve Rasa with `--endpoints deploy/endpoints.yml` and these variables:\n")
+        for name, value in deploy_env("http://127.0.0.1:5055/webhook", postgres, redis).items():
+            print(f"export {name}='{value}'")
+        print(f"export CALLBACK_DB_URL='{postgres.create_database('callbacks')}'   # for the action server\n")
         print("Ctrl-C stops both and deletes their data.", flush=True)
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         while True:

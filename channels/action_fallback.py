@@ -149,7 +149,8 @@ class RemoteActionWithFallback(RemoteAction):
         except ActionExecutionRejection:
             raise
         except Exception as error:  # noqa: BLE001 - every failure gets the fallback
-            reason = "timed out" if isinstance(error, asyncio.TimeoutError) else type(error).__name__
+            cause = error.__cause__ or error.__context__ or error  # RasaException wraps the real error
+            reason = "timed out" if isinstance(error, asyncio.TimeoutError) else type(cause).__name__
             logger.error(
                 "Action server unavailable for '%s' (%s): the Rasa server answered instead",
                 self.name(), reason,

@@ -24,13 +24,15 @@ messages) are the same as with Rasa's own ``rest`` channel. Differences from
 
 Loading this module also installs ``channels.action_fallback`` (the Rasa
 server answers from the clinic profile when the action server cannot be
-reached).
+reached) and ``HideSqlParameters`` (no message text in the tracker store's
+error messages).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from asyncio import CancelledError
 from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
 
@@ -50,8 +52,31 @@ logger = logging.getLogger(__name__)
 # conversation waits for.
 MAX_MESSAGE_CHARS = 5000
 MAX_SENDER_CHARS = 255  # the sender_id column of Rasa's SQL tracker store
+# What the socket.io channel says to a longer message (REST answers 413).
+TOO_LONG = "Sorry, that message is too long for me. Please ask your question in a few sentences."
 
 action_fallback.install()
+
+
+class HideSqlParameters(logging.Filter):
+    """Drop the row values from SQLAlchemy errors that Rasa's tracker store logs.
+
+    When the tracker store's database fails (locked, read-only, full), Rasa logs
+    the SQLAlchemy error at ERROR level, and its ``[parameters: ...]`` part holds
+    the event being saved: the patient's message text, contact details typed into
+    the callback form. The SQL statement and the error itself stay in the log.
+    """
+
+    PARAMETERS = re.compile(r"\[parameters: .*?\]\n(?=\(Background on this error)|\[parameters: .*", re.S)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "[parameters:" in message:
+            record.msg, record.args = self.PARAMETERS.sub("[parameters hidden]\n", message), None
+        return True
+
+
+logging.getLogger("rasa.core.tracker_store").addFilter(HideSqlParameters())
 
 
 class BadRequest(Exception):

@@ -43,6 +43,8 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError
 
+from channels.rest import MAX_MESSAGE_CHARS, TOO_LONG
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_ORIGINS = "http://localhost:8080"
@@ -148,11 +150,24 @@ class SocketIOCorsInput(SocketIOInput):
             else:
                 sender_id = sid
 
+            # Bad input (channels/rest.py has the same limits): text only, not too long.
+            text = data.get("message", "")
+            if not isinstance(text, str):
+                logger.warning("socket.io: ignored a message that is not text")
+                return
+            if len(text) > MAX_MESSAGE_CHARS:
+                await output_channel.send_text_message(sender_id, TOO_LONG)
+                return
             metadata = data.get(self.metadata_key, {})
             if isinstance(metadata, Text):
-                metadata = json.loads(metadata)
+                try:
+                    metadata = json.loads(metadata)
+                except ValueError:
+                    metadata = {}
+            if not isinstance(metadata, dict):
+                metadata = {}
             message = UserMessage(
-                data.get("message", ""),
+                text,
                 output_channel,
                 sender_id,
                 input_channel=self.name(),

@@ -15,11 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Optional, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.constants import (
     RESPONSE_SELECTOR_PREDICTION_KEY as RESPONSE,
     RESPONSE_SELECTOR_PROPERTY_NAME as RESPONSE_SELECTOR,
@@ -30,12 +26,13 @@ from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME, UTTER_PREFIX
 from rasa.shared.nlu.constants import (
     INTENT,
     INTENT_NAME_KEY,
-    INTENT_RANKING_KEY,
     INTENT_RESPONSE_KEY,
     PREDICTED_CONFIDENCE_KEY,
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
+
+from components.override import IntentOverride, set_intent
 
 PAYLOAD = re.compile(r"^\s*/(?P<intent>[a-z_]+)/(?P<topic>[a-z_]+)\s*$")
 
@@ -43,30 +40,25 @@ PAYLOAD = re.compile(r"^\s*/(?P<intent>[a-z_]+)/(?P<topic>[a-z_]+)\s*$")
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
 )
-class FaqConfidenceGate(GraphComponent, IntentClassifier):
+class FaqConfidenceGate(IntentOverride):
     """Replace an uncertain FAQ answer by `nlu_fallback`; honour topic payloads."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         """Return the defaults: gate the `faq` answers below 0.5 or within 0.1."""
-        return {"retrieval_intent": "faq", "threshold": 0.5, "ambiguity_threshold": 0.1}
+        return {
+            "intent": DEFAULT_NLU_FALLBACK_INTENT_NAME,
+            "retrieval_intent": "faq",
+            "threshold": 0.5,
+            "ambiguity_threshold": 0.1,
+        }
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         """Keep the configuration."""
-        self._intent = config["retrieval_intent"]
-        self._threshold = float(config["threshold"])
-        self._ambiguity = float(config["ambiguity_threshold"])
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "FaqConfidenceGate":
-        """Create the component from its configuration."""
-        return cls(config)
+        super().__init__({**self.get_default_config(), **config})
+        self._retrieval_intent = self.config["retrieval_intent"]
+        self._threshold = float(self.config["threshold"])
+        self._ambiguity = float(self.config["ambiguity_threshold"])
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Gate every message."""
@@ -76,37 +68,31 @@ class FaqConfidenceGate(GraphComponent, IntentClassifier):
         return messages
 
     def _selector(self, message: Message) -> Optional[Dict[Text, Any]]:
-        return (message.get(RESPONSE_SELECTOR) or {}).get(self._intent)
+        return (message.get(RESPONSE_SELECTOR) or {}).get(self._retrieval_intent)
 
     def _apply_payload(self, message: Message) -> bool:
-        """Answer `/faq/<topic>` with that topic, if it is a known one."""
+        """Answer `/<retrieval intent>/<topic>` with that topic, if it is a known one."""
         match = PAYLOAD.match(message.get(TEXT) or "")
         selector = self._selector(message)
-        if not match or match.group("intent") != self._intent or not selector:
+        if not match or match.group("intent") != self._retrieval_intent or not selector:
             return False
-        key = f"{self._intent}/{match.group('topic')}"
-        known = {r.get(INTENT_RESPONSE_KEY) for r in selector.get(RANKING, [])}
-        if key not in known:
+        key = f"{self._retrieval_intent}/{match.group('topic')}"
+        if key not in {r.get(INTENT_RESPONSE_KEY) for r in selector.get(RANKING, [])}:
             return False
-        chosen = {
+        selector[RESPONSE] = {
             INTENT_RESPONSE_KEY: key,
             PREDICTED_CONFIDENCE_KEY: 1.0,
             UTTER_ACTION: f"{UTTER_PREFIX}{key}",
         }
-        selector[RESPONSE] = chosen
-        selector[RANKING] = [
-            {INTENT_RESPONSE_KEY: key, PREDICTED_CONFIDENCE_KEY: 1.0}
-        ]
-        intent = {INTENT_NAME_KEY: self._intent, PREDICTED_CONFIDENCE_KEY: 1.0}
-        message.set(INTENT, intent, add_to_output=True)
-        message.set(INTENT_RANKING_KEY, [intent], add_to_output=True)
+        selector[RANKING] = [{INTENT_RESPONSE_KEY: key, PREDICTED_CONFIDENCE_KEY: 1.0}]
+        set_intent(message, self._retrieval_intent)
         return True
 
     def _gate(self, message: Message) -> None:
         """Fall back when the intent is ours but the chosen answer is uncertain."""
         intent = message.get(INTENT) or {}
         selector = self._selector(message)
-        if intent.get(INTENT_NAME_KEY) != self._intent or not selector:
+        if intent.get(INTENT_NAME_KEY) != self._retrieval_intent or not selector:
             return
         ranking = selector.get(RANKING) or []
         confidences = [r.get(PREDICTED_CONFIDENCE_KEY, 0.0) for r in ranking] + [0.0, 0.0]
@@ -114,7 +100,4 @@ class FaqConfidenceGate(GraphComponent, IntentClassifier):
         # A small tolerance, so a margin of exactly the threshold counts (0.5 - 0.4).
         if top >= self._threshold and top - second >= self._ambiguity - 1e-9:
             return
-        fallback = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: top}
-        message.set(INTENT, fallback, add_to_output=True)
-        ranking_key = message.get(INTENT_RANKING_KEY) or []
-        message.set(INTENT_RANKING_KEY, [fallback] + ranking_key, add_to_output=True)
+        set_intent(message, self.intent, confidence=top)

@@ -13,22 +13,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, Text
 
 import pycld2
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import (
-    INTENT,
-    INTENT_NAME_KEY,
-    INTENT_RANKING_KEY,
-    PREDICTED_CONFIDENCE_KEY,
-    TEXT,
-)
-from rasa.shared.nlu.training_data.message import Message
+
+from components.override import IntentOverride
 
 ENGLISH_WORDS = set(
     "a an and are be can could do does did for from get had has have how i i'm im in is it its "
@@ -66,7 +56,7 @@ def detect_other_language(text: Text, min_percent: int = 80) -> bool:
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
 )
-class LanguageGate(GraphComponent, IntentClassifier):
+class LanguageGate(IntentOverride):
     """Set the intent to `other_language` for messages that are not in English."""
 
     @staticmethod
@@ -74,32 +64,6 @@ class LanguageGate(GraphComponent, IntentClassifier):
         """Return the defaults: intent `other_language`, CLD2 at least 80% sure."""
         return {"intent": "other_language", "min_percent": 80}
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
-        """Keep the configuration."""
-        self._intent = config["intent"]
-        self._min_percent = int(config["min_percent"])
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "LanguageGate":
-        """Create the component from its configuration."""
-        return cls(config)
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        """Override the intent of every message in another language."""
-        for message in messages:
-            text = message.get(TEXT) or ""
-            if text.startswith("/") or not detect_other_language(text, self._min_percent):
-                continue
-            intent = {INTENT_NAME_KEY: self._intent, PREDICTED_CONFIDENCE_KEY: 1.0}
-            others = [
-                i for i in message.get(INTENT_RANKING_KEY) or [] if i.get(INTENT_NAME_KEY) != self._intent
-            ]
-            message.set(INTENT, intent, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [intent] + others, add_to_output=True)
-        return messages
+    def matches(self, text: Text) -> bool:
+        """Tell whether the text is not in English."""
+        return detect_other_language(text, int(self.config["min_percent"]))

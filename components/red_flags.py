@@ -13,19 +13,9 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Pattern, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import (
-    INTENT,
-    INTENT_NAME_KEY,
-    INTENT_RANKING_KEY,
-    PREDICTED_CONFIDENCE_KEY,
-    TEXT,
-)
-from rasa.shared.nlu.training_data.message import Message
+
+from components.override import IntentOverride
 
 _CANT = r"(?:can'?t|cannot|can not|cant|unable to|hard to|struggling to|struggle to|trouble|difficulty|hard time|problems?)"
 RED_FLAGS = [
@@ -54,7 +44,7 @@ RED_FLAGS = [
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
 )
-class RedFlagDetector(GraphComponent, IntentClassifier):
+class RedFlagDetector(IntentOverride):
     """Set the intent to `emergency` when a message mentions a red-flag symptom."""
 
     @staticmethod
@@ -64,39 +54,10 @@ class RedFlagDetector(GraphComponent, IntentClassifier):
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         """Compile the patterns."""
-        self._intent = config["intent"]
-        self._patterns: List[Pattern] = [
-            re.compile(p, re.IGNORECASE) for p in config["patterns"]
-        ]
+        super().__init__(config)
+        self._patterns: List[Pattern] = [re.compile(p, re.IGNORECASE) for p in config["patterns"]]
 
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "RedFlagDetector":
-        """Create the component from its configuration."""
-        return cls(config)
-
-    def is_red_flag(self, text: Text) -> bool:
+    def matches(self, text: Text) -> bool:
         """Tell whether the text mentions a red-flag symptom."""
         text = text.replace("\u2019", "'")
         return any(p.search(text) for p in self._patterns)
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        """Override the intent of every red-flag message."""
-        for message in messages:
-            text = message.get(TEXT) or ""
-            if text.startswith("/") or not self.is_red_flag(text):
-                continue
-            intent = {INTENT_NAME_KEY: self._intent, PREDICTED_CONFIDENCE_KEY: 1.0}
-            others = [
-                i
-                for i in message.get(INTENT_RANKING_KEY) or []
-                if i.get(INTENT_NAME_KEY) != self._intent
-            ]
-            message.set(INTENT, intent, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [intent] + others, add_to_output=True)
-        return messages

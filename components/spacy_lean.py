@@ -1,10 +1,11 @@
-"""Rasa's SpacyNLP, loading only what the pipeline uses: the tokenizer and word vectors.
+"""Rasa's SpacyNLP, loading only the spaCy pipes the pipeline uses.
 
 Rasa's SpacyNLP runs every pipe of en_core_web_md except the parser on each
-message (tok2vec, tagger, attribute ruler, lemmatizer, named entities), yet
-this pipeline only uses tokens and their static word vectors (SpacyTokenizer,
-SpacyFeaturizer). Measured on this machine that is about 10-30 ms of spaCy
-work per message against 0.02 ms for the tokenizer alone (docs/benchmark.md).
+message: tok2vec, tagger, attribute ruler, lemmatizer and named entities. This
+pipeline uses tokens, lemmas (CountVectorsFeaturizer) and static word vectors
+(SpacyFeaturizer), never entities. Measured here on one message: 7.3 ms with
+Rasa's pipes, 3.5 ms without `ner` (same features), 0.02 ms with the tokenizer
+alone (but no lemmas: held-out top-1 accuracy fell from 0.972 to 0.954).
 
 The class keeps the name `SpacyNLP` on purpose: Rasa's SpacyTokenizer and
 SpacyFeaturizer find their model provider by that class name.
@@ -39,7 +40,7 @@ class SpacyNLP(spacy_utils.SpacyNLP):
         """Return Rasa's defaults plus `exclude` (the pipes not to load)."""
         return {
             **spacy_utils.SpacyNLP.get_default_config(),
-            "exclude": ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "ner", "senter"],
+            "exclude": ["parser", "ner"],
         }
 
     @classmethod

@@ -99,9 +99,11 @@ class CallbackStore:
         if self._engine is None:
             if self.url.startswith("sqlite:///"):
                 Path(self.url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-            self._engine = create_engine(self.url, future=True, pool_pre_ping=True)
-            Base.metadata.create_all(self._engine)
-            self._sessions = sessionmaker(self._engine, future=True, expire_on_commit=False)
+            # hide_parameters: an error message never shows a row's name or contact.
+            engine = create_engine(self.url, future=True, pool_pre_ping=True, hide_parameters=True)
+            Base.metadata.create_all(engine)  # may fail (database locked): try again next time
+            self._sessions = sessionmaker(engine, future=True, expire_on_commit=False)
+            self._engine = engine
         return self._engine
 
     def session(self):

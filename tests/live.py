@@ -3,13 +3,15 @@
 `live` (a session fixture, imported by tests/conftest.py) starts the action
 server and the Rasa server once, as `make run` does (REST and socket.io, CORS
 limited to one origin, the SQLite tracker store), each with its own files in a
-temporary folder. Tests that stop or restart a server start it again before
+temporary folder, and with ACTION_SERVER_TOKEN set for both (the action server
+refuses requests without it; the Rasa server sends it). Tests that stop or restart a server start it again before
 they end, so the next test finds both running.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
 import time
 from pathlib import Path
@@ -40,7 +42,9 @@ class Live:
         (folder / "callbacks").mkdir()
         self.callback_db = folder / "callbacks" / "callbacks.db"
         self.tracker_db = folder / "tracker.db"
-        self.actions = action_server(folder, env={"CALLBACK_DB_URL": f"sqlite:///{self.callback_db}"})
+        self.action_token = secrets.token_hex(16)
+        self.actions = action_server(folder, env={"CALLBACK_DB_URL": f"sqlite:///{self.callback_db}",
+                                                  "ACTION_SERVER_TOKEN": self.action_token})
         self.rasa: Optional[Server] = None
 
     def new_rasa(self, extra: Optional[List[str]] = None, env: Optional[Dict[str, str]] = None) -> Server:
@@ -48,7 +52,8 @@ class Live:
         return rasa_server(
             self.folder, self.actions.url, self.tracker_db,
             extra=["--cors", ALLOWED_ORIGIN, *(extra or [])],
-            env={"CORS_ORIGINS": ALLOWED_ORIGIN, "ACTION_SERVER_TIMEOUT": "5", **(env or {})},
+            env={"CORS_ORIGINS": ALLOWED_ORIGIN, "ACTION_SERVER_TIMEOUT": "10",
+                 "ACTION_SERVER_TOKEN": self.action_token, **(env or {})},
         )
 
     def start(self) -> "Live":
