@@ -179,6 +179,8 @@ def measure(name: str, model: Path, tmp: Path, quick: bool, workers: int,
                 f"{level.errors} errors, {level.empty} empty")
         result["levels"] = levels
         result["rasa_rss"], result["rasa_peak_rss"] = machine.rss(rasa.process.pid)
+        result["rasa_pss"] = machine.pss(rasa.process.pid)
+        result["rasa_processes"] = len(machine.process_tree(rasa.process.pid))
         result["actions_rss"], result["actions_peak_rss"] = machine.rss(actions.process.pid)
     finally:
         if rasa:
@@ -224,12 +226,13 @@ def rows(ours: Dict[str, Any], stock: Optional[Dict[str, Any]]) -> List[Tuple[st
         out.append((label, _fmt(a, digits), _fmt(b, digits) if stock else "-", _ratio(a, b) if stock else "-"))
 
     add("full training time (s)", "train_seconds")
-    add("model size (MB)", "model_mb", 1)
+    add("model size (MiB)", "model_mb", 1)
     add("server start: REST webhook answers (s)", "start_s", 1)
     add("server start: first reply (s)", "first_reply_s", 1)
-    add("Rasa server RSS after load (MB)", "rasa_rss", 0, MB)
-    add("Rasa server peak RSS (MB)", "rasa_peak_rss", 0, MB)
-    add("action server RSS after load (MB)", "actions_rss", 0, MB)
+    add("Rasa server RSS after load (MiB)", "rasa_rss", 0, MB)
+    add("Rasa server PSS after load (MiB; shared pages split between processes)", "rasa_pss", 0, MB)
+    add("Rasa server peak RSS (MiB)", "rasa_peak_rss", 0, MB)
+    add("action server RSS after load (MiB)", "actions_rss", 0, MB)
     for c in LEVELS:
         label = "1 conversation alone" if c == 1 else f"{c} concurrent conversations"
         for q in ("p50", "p95", "p99"):
@@ -249,6 +252,10 @@ def targets(ours: Dict[str, Any], stock: Optional[Dict[str, Any]]) -> List[Tuple
     """The issue's targets: (target, measured, met?)."""
     level20 = ours.get("levels", {}).get(20, {})
     errors = sum(v["errors"] for v in ours.get("levels", {}).values())
+    # One process: its peak RSS. Several (Sanic workers): their PSS, which counts shared pages once.
+    several = ours.get("rasa_processes", 1) > 1
+    memory = ours.get("rasa_pss" if several else "rasa_peak_rss", math.inf)
+    memory_kind = "PSS of all worker processes" if several else "peak RSS"
     out = [
         (f"p95 at 20 concurrent conversations <= {TARGET_P95_20_MS} ms", f"{_fmt(level20.get('p95_ms'))} ms",
          level20.get("p95_ms", math.inf) <= TARGET_P95_20_MS),
@@ -260,8 +267,8 @@ def targets(ours: Dict[str, Any], stock: Optional[Dict[str, Any]]) -> List[Tuple
                     f"{ratio:.2f}x", ratio >= TARGET_THROUGHPUT_RATIO))
     out += [
         ("no errors", str(errors), errors == 0),
-        ("Rasa server RSS <= 1.5 GB", f"{_fmt(ours.get('rasa_peak_rss', math.nan) / MB)} MB peak",
-         ours.get("rasa_peak_rss", math.inf) <= TARGET_RSS_BYTES),
+        ("Rasa server resident memory <= 1.5 GiB", f"{_fmt(memory / MB)} MiB {memory_kind}",
+         memory <= TARGET_RSS_BYTES),
         (f"full training <= {TARGET_TRAIN_SECONDS} s", f"{_fmt(ours.get('train_seconds'))} s",
          None if ours.get("train_seconds") is None else ours["train_seconds"] <= TARGET_TRAIN_SECONDS),
     ]
@@ -331,8 +338,9 @@ def render(run: Dict[str, Any]) -> str:
         + ". Two warm-up conversations first, not counted. Latency is per message, from sending to the end of the "
         "reply; throughput is answered messages over the level's wall time. The load generator runs on the same "
         "machine (one Python process, aiohttp).",
-        "- **Memory:** VmRSS (after the 50-conversation level) and VmHWM (peak) of the Rasa server process and its "
-        "children, from /proc.",
+        "- **Memory:** VmRSS (after the 50-conversation level), PSS (smaps_rollup) and VmHWM (peak) of the Rasa "
+        "server process and its children (Sanic workers), summed, from /proc. With several workers the RSS sum "
+        "counts shared pages once per process; PSS splits them.",
         "- **Held-out accuracy:** `tests/heldout/questions.yml` parsed by the model (`bench/accuracy.py`, the same "
         "figures as `tests/test_heldout.py`).",
         "",

@@ -52,6 +52,21 @@ def rss(pid: int) -> Tuple[int, int]:
             sum(_status_kb(p, "VmHWM") for p in tree) * 1024)
 
 
+def pss(pid: int) -> int:
+    """Proportional set size in bytes of the process and its descendants: pages shared
+    between forked workers are split between them instead of counted once per process."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+                    break
+        except OSError:
+            pass
+    return total * 1024
+
+
 def description() -> Dict[str, str]:
     """Cores, memory, CPU model, OS, Python and Rasa versions, load at the time."""
     cpu = "unknown"
