@@ -118,3 +118,16 @@ profile: $(MODEL) $(PYSPY) ## py-spy on the Rasa server under 20 concurrent conv
 
 test-scaleout: $(MODEL) ## Two Rasa servers on real PostgreSQL + Redis (+ nginx), installed with apt-get if missing
 	DN_SCALEOUT_TESTS=1 $(BIN)/pytest tests/test_scaleout.py
+
+# ---- Reliability and security (docs/reliability.md, docs/security.md)
+.PHONY: soak audit
+
+AUDIT_VENV ?= /tmp/dn-pip-audit
+
+soak: $(MODEL) ## Soak test alone: 50 concurrent conversations x 20 messages on loopback -> var/soak-report.md
+	$(BIN)/pytest -m soak tests/test_soak.py
+
+audit: ## Audit requirements.lock with pip-audit (own venv in /tmp/dn-pip-audit; fails if a package cannot be checked)
+	test -x $(AUDIT_VENV)/bin/pip-audit || { $(PYTHON) -m venv $(AUDIT_VENV) && \
+		$(AUDIT_VENV)/bin/pip install --quiet --disable-pip-version-check pip-audit==2.10.1; }
+	$(AUDIT_VENV)/bin/pip-audit -r requirements.lock --no-deps --disable-pip -s pypi --strict --progress-spinner off

@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 import zlib
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -40,6 +40,20 @@ from tests.servers import MODEL, action_server, rasa_server, say
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "var" / "profile"
+# The stages of handling one message in Rasa 3.6: a sample counts for a stage
+# when any frame of its stack contains one of the patterns.
+STAGE_PATTERNS = (
+    ("tracker store: fetch the conversation (query + events)", ("TrackerStore.retrieve", "get_tracker (")),
+    ("tracker store: save the new events (commit)", ("TrackerStore.save",)),
+    ("NLU: SpacyNLP (spaCy pipeline)", ("SpacyNLP.process",)),
+    ("NLU: DIETClassifier (intent)", ("DIETClassifier.process",)),
+    ("NLU: ResponseSelector(s)", ("ResponseSelector.process",)),
+    ("NLU: CountVectorsFeaturizer", ("CountVectorsFeaturizer.process",)),
+    ("NLU: the project's components (components/)", ("(components/",)),
+    ("policies: predict the next action", ("predict_next_with_tracker_if_should", "_predict_next_with_tracker")),
+    ("custom actions over HTTP (RemoteAction.run)", ("RemoteAction.run",)),
+    ("  of which: jsonschema check of the action server's reply", ("RemoteAction._validate_action_result",)),
+)
 # Files whose total time tells the stages of handling one message apart.
 STAGES = ("rasa/nlu/", "rasa/core/policies/", "rasa/core/tracker_store.py", "rasa/core/lock_store.py",
           "rasa/core/actions/", "rasa/utils/endpoints.py", "rasa/core/processor.py", "components/", "channels/",
@@ -105,6 +119,11 @@ def summary(stacks: List[Tuple[List[str], int]], title: str, top: int = 30) -> s
         return [f"  {c / total:6.1%}  {k}" for k, c in counter.most_common() if keep(k)][:n]
 
     lines = [f"# {title}: {total} samples of busy Python threads", ""]
+    lines += ["## Stages (share of busy samples whose stack includes the stage)"]
+    for label, patterns in STAGE_PATTERNS:
+        n = sum(c for frames, c in stacks if any(p in f for f in frames for p in patterns))
+        lines.append(f"  {n / total:6.1%}  {label}")
+    lines.append("")
     lines += ["## Where the time goes: total time per NLU component, policy, tracker/lock store, action call"]
     lines += table(per_file, top, keep=lambda k: k.startswith(STAGES)) + [""]
     lines += ["## Top functions by own time (the leaf of the stack)"] + table(own, top) + [""]

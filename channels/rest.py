@@ -24,8 +24,8 @@ messages) are the same as with Rasa's own ``rest`` channel. Differences from
 
 Loading this module also installs ``channels.action_fallback`` (the Rasa
 server answers from the clinic profile when the action server cannot be
-reached) and ``HideSqlParameters`` (no message text in the tracker store's
-error messages).
+reached) and ``HidePersonalData`` (no message text in the two Rasa log lines
+that would repeat it).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import warnings
 from asyncio import CancelledError
 from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
 
@@ -58,25 +59,36 @@ TOO_LONG = "Sorry, that message is too long for me. Please ask your question in 
 action_fallback.install()
 
 
-class HideSqlParameters(logging.Filter):
-    """Drop the row values from SQLAlchemy errors that Rasa's tracker store logs.
+class HidePersonalData(logging.Filter):
+    """Drop what the patient typed from the two Rasa log lines that repeat it.
 
-    When the tracker store's database fails (locked, read-only, full), Rasa logs
-    the SQLAlchemy error at ERROR level, and its ``[parameters: ...]`` part holds
-    the event being saved: the patient's message text, contact details typed into
-    the callback form. The SQL statement and the error itself stay in the log.
+    - When the tracker store's database fails (locked, read-only, full), Rasa
+      logs the SQLAlchemy error at ERROR level; its ``[parameters: ...]`` part
+      holds the event being saved: the message text, the callback form's
+      answers. The SQL statement and the error itself stay in the log.
+    - A message starting with "/" that is not a valid button payload is logged
+      at WARNING level with its text (``"user_text": ...``).
     """
 
     PARAMETERS = re.compile(r"\[parameters: .*?\]\n(?=\(Background on this error)|\[parameters: .*", re.S)
+    # JSON ("user_text": "..."), or the console format (user_text=... to the end of the line, maybe coloured).
+    USER_TEXT = re.compile(
+        r"""(user_text["']?(?:\x1b\[[0-9;]*m)*\s*[:=]\s*(?:\x1b\[[0-9;]*m)*)(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\n]*)"""
+    )
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "[parameters:" in message:
-            record.msg, record.args = self.PARAMETERS.sub("[parameters hidden]\n", message), None
+        hidden = self.PARAMETERS.sub("[parameters hidden]\n", message)
+        hidden = self.USER_TEXT.sub(r'\1"(hidden)"', hidden)
+        if hidden != message:
+            record.msg, record.args = hidden, None
         return True
 
 
-logging.getLogger("rasa.core.tracker_store").addFilter(HideSqlParameters())
+for _name in ("rasa.core.tracker_store", "rasa.shared.core.training_data.story_reader.yaml_story_reader"):
+    logging.getLogger(_name).addFilter(HidePersonalData())
+# The same text, as a Python warning printed to stderr.
+warnings.filterwarnings("ignore", message=r"Failed to parse arguments in line")
 
 
 class BadRequest(Exception):

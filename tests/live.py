@@ -10,10 +10,9 @@ they end, so the next test finds both running.
 
 from __future__ import annotations
 
-import os
 import secrets
 import sqlite3
-import time
+from contextlib import closing
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -89,19 +88,10 @@ class Live:
 
     def user_events(self, sender: str) -> int:
         """How many user messages the tracker store holds for a sender."""
-        with sqlite3.connect(self.tracker_db, timeout=30) as db:
+        with closing(sqlite3.connect(self.tracker_db, timeout=30)) as db:
             return db.execute(
                 "SELECT COUNT(*) FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)
             ).fetchone()[0]
-
-
-def wait_until(check, timeout: float = 30, every: float = 0.2) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(every)
-    return False
 
 
 @pytest.fixture(scope="session")
@@ -116,10 +106,3 @@ def live(tmp_path_factory) -> Live:
     yield servers
     servers.stop()
 
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True

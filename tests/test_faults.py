@@ -16,7 +16,6 @@ import uuid
 from contextlib import contextmanager
 
 import pytest
-import requests
 import yaml
 
 from tests.live import DOMAIN_FILE

@@ -81,6 +81,26 @@ def test_rest_bad_text_gets_a_4xx_or_a_polite_reply(live, label):
     still_answers(live, sender)
 
 
+# Typed text that looks like a button payload ("/intent", "/faq/<topic>").
+FORGED_PAYLOADS = [
+    "/no_such_intent",  # an intent the domain does not have
+    "/faq/no_such_topic",  # a topic that does not exist
+    '/affirm{"callback_name": "Mallory"}',  # entities smuggled into a payload
+    "/restart",  # Rasa's own command: restarts this sender's conversation only
+    pytest.param("/faq", marks=pytest.mark.xfail(strict=True, reason=(
+        "a bare retrieval intent skips the NLU pipeline, so utter_faq finds no "
+        "response_selector (KeyError in Rasa) and nothing is said: docs/reliability.md"))),
+]
+
+
+@pytest.mark.parametrize("payload", FORGED_PAYLOADS)
+def test_rest_forged_payload_gets_a_polite_reply(live, payload):
+    sender = new_sender("payload")
+    live.say(sender, "hi")
+    assert_polite(live.texts(sender, payload))
+    still_answers(live, sender)
+
+
 # Requests that are not a proper message: each gets a 4xx with a JSON error.
 BAD_REQUESTS = {
     "invalid JSON": (b'{"sender": "x", "message": ', "application/json", 400),
@@ -146,7 +166,7 @@ class Chat:
         self.client.emit("session_request", {"session_id": self.session})
         assert self.confirmed.wait(20), "no session_confirm"
 
-    def send(self, payload, quiet: float = 1.5, timeout: float = 30) -> List[str]:
+    def send(self, payload, quiet: float = 1.0, timeout: float = 30) -> List[str]:
         """Emit one user_uttered; collect the replies until `quiet` seconds pass without one."""
         self.replies.clear()
         self.client.emit("user_uttered", payload)
@@ -163,7 +183,8 @@ class Chat:
         return self.send({"message": text, "session_id": self.session})
 
     def close(self) -> None:
-        self.client.disconnect()
+        # Without waiting for the pending long-poll to return (up to the 25 s ping interval).
+        self.client.eio.disconnect(abort=True)
 
 
 @pytest.fixture
@@ -207,14 +228,6 @@ def test_socketio_bad_event_is_ignored_and_the_chat_goes_on(chat, live, label):
         assert texts == []
     assert chat.say("does it hurt?")[-1] == HURTS
     assert chat.client.connected
-
-
-def test_socketio_refuses_a_disallowed_origin(live):
-    client = socketio.Client(reconnection=False)
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        client.connect(live.rasa.url, transports=["polling"], headers={"Origin": "https://evil.example"},
-                       wait_timeout=10)
-    assert not client.connected
 
 
 def test_no_server_error_in_the_rasa_log(live):

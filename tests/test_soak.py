@@ -38,34 +38,36 @@ def said(response: str) -> str:
 
 
 # What a patient says, and what the bot must answer. The first message also gets the notice.
+# The messages are verbatim training examples (data/nlu/), so a retrain does not change
+# the answers: this test measures load, tests/test_heldout.py measures understanding.
 SCRIPT = [
-    ("what is dry needling?", [said("utter_faq/what_is")]),
-    ("is it the same as acupuncture?", [said("utter_faq/vs_acupuncture")]),
-    ("does it hurt?", [said("utter_faq/does_it_hurt")]),
-    ("how long is a session?", [said("utter_faq/session_length")]),
-    ("what are trigger points?", [said("utter_faq/trigger_points")]),
-    ("what is the twitch response?", [said("utter_faq/twitch_response")]),
-    ("how much does a session cost?", [said("utter_handoff/price"), CONTACT, OFFER]),
-    ("what should I expect at my first visit?", [said("utter_faq/what_to_expect")]),
-    ("what should I do after a session?", [said("utter_faq/aftercare")]),
+    ("what is dry needling", [said("utter_faq/what_is")]),
+    ("is dry needling the same as acupuncture", [said("utter_faq/vs_acupuncture")]),
+    ("does it hurt", [said("utter_faq/does_it_hurt")]),
+    ("how long is a session", [said("utter_faq/session_length")]),
+    ("what are trigger points", [said("utter_faq/trigger_points")]),
+    ("what is a twitch response", [said("utter_faq/twitch_response")]),
+    ("how much does it cost", [said("utter_handoff/price"), CONTACT, OFFER]),
+    ("what happens at the first visit", [said("utter_faq/what_to_expect")]),
+    ("what should i do after my session", [said("utter_faq/aftercare")]),
     ("thanks", [said("utter_thank")]),
-    ("is dry needling safe?", [said("utter_faq/side_effects_safety")]),
-    ("do you direct bill?", [said("utter_handoff/insurance"), CONTACT, OFFER]),
-    ("what conditions does dry needling treat?", [said("utter_faq/conditions_treated")]),
-    ("who performs dry needling?", [said("utter_faq/who_performs")]),
-    ("are you a bot?", [said("utter_bot_challenge")]),
-    ("what kind of needles do you use?", [said("utter_faq/needles")]),
-    ("do I need a referral?", [said("utter_handoff/referral"), CONTACT, OFFER]),
-    ("what are the benefits of dry needling?", [said("utter_faq/benefits")]),
+    ("what are the side effects", [said("utter_faq/side_effects_safety")]),
+    ("do you direct bill", [said("utter_handoff/insurance"), CONTACT, OFFER]),
+    ("what conditions does dry needling treat", [said("utter_faq/conditions_treated")]),
+    ("who performs dry needling", [said("utter_faq/who_performs")]),
+    ("are you a bot", [said("utter_bot_challenge")]),
+    ("are the needles sterile", [said("utter_faq/needles")]),
+    ("do i need a referral", [said("utter_handoff/referral"), CONTACT, OFFER]),
+    ("why should i try dry needling", [said("utter_faq/benefits")]),
     ("goodbye", [said("utter_goodbye")]),
 ]
-OPENING = ("hi", [said("utter_greet")])
+OPENING = ("hello", [said("utter_greet")])
 NOTICE = (f"I'm an automated assistant for {CLINIC}. I give general information about "
           "dry needling, not medical advice. In an emergency, call 911.")
 
 
 def conversation(index: int) -> List[tuple]:
-    """"hi", then the 19 others, each conversation starting at a different one."""
+    """"hello", then the 19 others, each conversation starting at a different one."""
     turn = index % len(SCRIPT)
     (first, first_replies), rest = OPENING, SCRIPT[turn:] + SCRIPT[:turn]
     return [(first, [NOTICE, *first_replies]), *rest]
