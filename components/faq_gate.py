@@ -35,6 +35,9 @@ from rasa.shared.nlu.training_data.message import Message
 from components.override import IntentOverride, set_intent
 
 PAYLOAD = re.compile(r"^\s*/(?P<intent>[a-z_]+)/(?P<topic>[a-z_]+)\s*$")
+# "/faq" alone: Rasa's RegexMessageHandler would set the intent and drop the
+# answer selection, so `utter_faq` would have nothing to say.
+BARE = re.compile(r"^\s*/(?P<intent>[a-z_]+)\s*(?:@[0-9.]*)?\s*(?:\{.*\})?\s*$")
 
 
 @DefaultV1Recipe.register(
@@ -63,9 +66,17 @@ class FaqConfidenceGate(IntentOverride):
     def process(self, messages: List[Message]) -> List[Message]:
         """Gate every message."""
         for message in messages:
-            if not self._apply_payload(message):
+            if self._is_bare_payload(message):
+                # Not a payload any button sends: treat it as text we did not understand.
+                message.set(TEXT, message.get(TEXT).strip().lstrip("/"))
+                set_intent(message, self.intent, confidence=0.0)
+            elif not self._apply_payload(message):
                 self._gate(message)
         return messages
+
+    def _is_bare_payload(self, message: Message) -> bool:
+        match = BARE.match(message.get(TEXT) or "")
+        return bool(match) and match.group("intent") == self._retrieval_intent
 
     def _selector(self, message: Message) -> Optional[Dict[Text, Any]]:
         return (message.get(RESPONSE_SELECTOR) or {}).get(self._retrieval_intent)

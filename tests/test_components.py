@@ -72,6 +72,7 @@ def test_button_payload_selects_exactly_its_topic(topic):
     ],
 )
 def test_other_payloads_are_not_honoured(text):
+    """Payloads of other intents or unknown topics are left to the classifier."""
     m = message(text=text, intent="greet", topics=(("what_is", 0.9), ("needles", 0.05)))
     [m] = GATE.process([m])
     assert m.get("intent")["name"] == "greet"
@@ -152,3 +153,10 @@ def test_other_languages_get_the_other_language_intent(text):
 def test_english_is_left_alone(text):
     [m] = LANGUAGE.process([message(text=text)])
     assert m.get("intent")["name"] == "faq"
+
+
+@pytest.mark.parametrize("text", ["/faq", " /faq ", "/faq@0.9", '/faq{"a": 1}'])
+def test_a_bare_retrieval_intent_payload_is_not_trusted(text):
+    [m] = GATE.process([message(text=text, intent="faq")])
+    assert m.get("intent")["name"] == "nlu_fallback"
+    assert not m.get("text").startswith("/")  # so Rasa's RegexMessageHandler leaves it alone

@@ -165,7 +165,8 @@ def test_info_logs_hold_no_message_text_or_contact_details(live):
         live.texts(sender, answer)
     assert live.texts(sender, "yes")[0].startswith(f"Thank you, {NAME}. Your request #")
     # Text that looks like a button payload: Rasa logs a payload it cannot parse, with its text.
-    assert live.texts(sender, f"/call me on {SLASH_PHONE}")
+    assert live.texts(sender, f"/call me on {SLASH_PHONE}")  # a Python warning quoting it
+    live.say(sender, f"/@ {SLASH_PHONE}")  # a WARNING log line quoting it
     time.sleep(1)  # let both servers flush their logs
     logs = live.logs()
     assert " INFO " in logs  # the servers do log at INFO

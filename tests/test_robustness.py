@@ -87,9 +87,8 @@ FORGED_PAYLOADS = [
     "/faq/no_such_topic",  # a topic that does not exist
     '/affirm{"callback_name": "Mallory"}',  # entities smuggled into a payload
     "/restart",  # Rasa's own command: restarts this sender's conversation only
-    pytest.param("/faq", marks=pytest.mark.xfail(strict=True, reason=(
-        "a bare retrieval intent skips the NLU pipeline, so utter_faq finds no "
-        "response_selector (KeyError in Rasa) and nothing is said: docs/reliability.md"))),
+    "/faq",  # a retrieval intent without a topic (components/faq_gate.py)
+    '/handoff{"x": 1}',  # the same, with entities
 ]
 
 

@@ -57,9 +57,10 @@ def test_a_conversation_with_answer_clarification_handoff_and_emergency(servers)
     [answer] = turn(chosen)
     assert answer["text"] == response_text(f"utter{chosen.replace('/', '_', 1)}")
 
-    lead, contact = turn("how much does a session cost?")
+    lead, contact, offer = turn("how much does a session cost?")
     assert lead["text"] == response_text("utter_handoff/price")
     assert "info@apollophysioyyc.com" in contact["text"]
+    assert offer["text"] == "Would you like the clinic to contact you?"
 
     [emergency] = turn("I can't breathe properly since my needling this morning")
     assert emergency["text"] == response_text("utter_emergency")
