@@ -44,9 +44,12 @@ in every ``rasa run`` of this project.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
-from typing import TYPE_CHECKING, List, Optional, Text
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text
+
+import jsonschema
 
 import rasa.core.actions.action as rasa_action
 import rasa.core.actions.forms as rasa_forms
@@ -130,11 +133,31 @@ def _said_this_turn(tracker: "DialogueStateTracker", text: Text) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=1)
+def _response_validator() -> "jsonschema.protocols.Validator":
+    """Rasa's schema for action server replies, compiled once."""
+    schema = RemoteAction.action_response_format_spec()
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
 class RemoteActionWithFallback(RemoteAction):
     """A RemoteAction that answers from the Rasa server when the action server fails."""
 
     def __init__(self, name: Text, action_endpoint: Optional[EndpointConfig]) -> None:
         super().__init__(name, with_token(action_endpoint))
+
+    def _validate_action_result(self, result: Dict[Text, Any]) -> bool:
+        """Validate like Rasa, without re-checking the schema on every call.
+
+        Rasa calls jsonschema.validate(), which checks the schema itself and builds
+        a new validator each time: 11% of the Rasa server's busy time under load
+        (`make profile`). Same schema, same errors, compiled once.
+        """
+        try:
+            _response_validator().validate(result)
+        except jsonschema.ValidationError:
+            return super()._validate_action_result(result)  # Rasa's message and exception
+        return True
 
     async def run(
         self,
