@@ -72,6 +72,7 @@ test: $(MODEL) validate ## Install, train if needed, and run every test
 	$(BIN)/pytest --ignore=tests/browser
 	$(MAKE) --no-print-directory test-stories
 	$(MAKE) --no-print-directory test-browser
+	$(MAKE) --no-print-directory test-scaleout
 
 test-stories: $(MODEL) ## Run the conversation tests in tests/test_stories.yml
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
