@@ -180,7 +180,7 @@ class ActionAskCallbackQuestion(Action):
         pending = tracker.get_slot("pending_question")
         if pending:
             dispatcher.utter_message(
-                text=f"Should I pass on this question: \"{pending}\"? Say yes, or type the question you'd like answered.",
+                text=f"I'll pass on this question: \"{pending}\" Is that right? Say yes, or type the question you'd like answered.",
                 buttons=[{"title": "Yes, that's it", "payload": "yes"}],
             )
         else:
