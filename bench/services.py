@@ -26,15 +26,10 @@ import time
 from pathlib import Path
 from typing import Dict, Iterable, Optional
 
+from tests.servers import free_port, stop_process
+
 HOST = "127.0.0.1"
 _apt_updated = False
-
-
-def free_port() -> int:
-    """Return a free TCP port on the loopback interface."""
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 def apt_install(packages: Iterable[str]) -> None:
@@ -161,13 +156,7 @@ class Postgres:
 
     def stop(self) -> None:
         """Fast shutdown (SIGINT), then remove the directory."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, signal.SIGINT, timeout=30, group=False)
         self.process = None
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
@@ -221,13 +210,7 @@ class Redis:
 
     def stop(self) -> None:
         """Stop (SIGTERM) and remove the directory."""
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, signal.SIGTERM, timeout=15, group=False)
         self.process = None
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
@@ -302,13 +285,7 @@ class Nginx:
 
     def stop(self) -> None:
         """Quit (SIGQUIT: graceful) and remove the directory."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGQUIT)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_process(self.process, signal.SIGQUIT, timeout=15)
         self.process = None
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)

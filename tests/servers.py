@@ -23,6 +23,26 @@ MODEL = ROOT / "models" / "dry-needling.tar.gz"
 QUIET = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"}
 
 
+def stop_process(process: Optional[subprocess.Popen], sig: int = signal.SIGTERM,
+                 timeout: float = 30, group: bool = True) -> None:
+    """Send `sig` (to the process group when `group`), wait, then SIGKILL what is left."""
+    if process is None or process.poll() is not None:
+        return
+
+    def send(signal_number: int) -> None:
+        if group:
+            os.killpg(process.pid, signal_number)
+        else:
+            process.send_signal(signal_number)
+
+    send(sig)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        send(signal.SIGKILL)
+        process.wait()
+
+
 def free_port() -> int:
     """Return a free TCP port on the loopback interface."""
     with socket.socket() as s:
@@ -66,13 +86,7 @@ class Server:
 
     def stop(self) -> None:
         """Stop the process group and wait for it."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_process(self.process)
         self.process = None
 
 
