@@ -143,7 +143,7 @@ def endpoints_for(action_url: str, tracker_db: Path, redis: Optional[Redis], kee
         tracker["db"] = str(tracker_db)
     endpoints.pop("lock_store", None)
     if keep_lock_store and redis:
-        endpoints["lock_store"] = {"type": "redis", "url": "127.0.0.1", "port": redis.port, "db": 1,
+        endpoints["lock_store"] = {"type": "stores.redis_lock_store.AtomicRedisLockStore", "url": "127.0.0.1", "port": redis.port, "db": 1,
                                    "key_prefix": "bench"}
     return yaml.safe_dump(endpoints, sort_keys=False)
 

@@ -91,7 +91,8 @@ def test_rasa_reads_the_endpoints_as_postgresql_and_redis(monkeypatch):
     assert (tracker.type, tracker.url, tracker.kwargs["dialect"]) == ("SQL", "postgres", "postgresql")
     assert (tracker.kwargs["port"], tracker.kwargs["password"]) == ("5432", "s3cret: #with$ymbols")
     lock = read_endpoint_config(path, "lock_store")
-    assert (lock.type, lock.url, lock.kwargs["port"], lock.kwargs["key_prefix"]) == ("redis", "redis", "6379", "dryneedling")
+    assert (lock.type, lock.url, lock.kwargs["port"], lock.kwargs["key_prefix"]) == (
+        "stores.redis_lock_store.AtomicRedisLockStore", "redis", "6379", "dryneedling")
     assert lock.kwargs["key_prefix"].isalnum()  # Rasa ignores a prefix with any other character
     assert read_endpoint_config(path, "action_endpoint").url == "http://actions:5055/webhook"
 

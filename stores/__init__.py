@@ -1,0 +1,1 @@
+"""Custom Rasa stores (referenced from endpoints files)."""
