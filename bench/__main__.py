@@ -41,7 +41,7 @@ import yaml
 
 from bench import load, machine
 from bench.services import Redis
-from tests.servers import BIN, MODEL, QUIET, Server, action_server, rasa_server, say
+from tests.servers import BIN, MODEL, QUIET, Server, action_server, project_endpoints, rasa_server, say
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "var" / "bench"
@@ -134,13 +134,13 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def endpoints_for(action_url: str, tracker_db: Path, redis: Optional[Redis], keep_lock_store: bool) -> str:
-    """The project's endpoints.yml with this run's action server, a fresh SQLite file, a local Redis."""
-    endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8")) or {}
-    endpoints["action_endpoint"] = {**(endpoints.get("action_endpoint") or {}), "url": action_url}
-    tracker = endpoints.get("tracker_store") or {}
-    if str(tracker.get("type", "")).lower() == "sql" and tracker.get("dialect", "sqlite") == "sqlite":
-        tracker["db"] = str(tracker_db)
+def endpoints_for(action_url: str, tracker_db: Path, redis: Optional[Redis], keep_lock_store: bool,
+                  stock: bool = False) -> str:
+    """The project's endpoints.yml with this run's action server, a fresh SQLite file, a local Redis.
+
+    Stock Rasa gets Rasa's own SQL tracker store instead of the project's.
+    """
+    endpoints = project_endpoints(action_url, tracker_db, rasa_store=stock)
     endpoints.pop("lock_store", None)
     if keep_lock_store and redis:
         endpoints["lock_store"] = {"type": "stores.redis_lock_store.AtomicRedisLockStore", "url": "127.0.0.1", "port": redis.port, "db": 1,
@@ -157,7 +157,8 @@ def measure(name: str, model: Path, tmp: Path, quick: bool, workers: int,
     rasa: Optional[Server] = None
     result: Dict[str, Any] = {"name": name, "model_mb": model.stat().st_size / MB, "workers": workers}
     try:
-        endpoints = endpoints_for(f"{actions.url}/webhook", logs / "tracker.db", redis, keep_lock_store=workers > 1)
+        endpoints = endpoints_for(f"{actions.url}/webhook", logs / "tracker.db", redis, keep_lock_store=workers > 1,
+                                  stock=name == "stock")
         env = {"SANIC_WORKERS": str(workers)}
         rasa = rasa_server(logs, actions.url, None, env=env,
                            model=model, endpoints_text=endpoints)

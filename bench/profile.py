@@ -194,7 +194,8 @@ def profile_one(name: str, model: Path, py_spy: str, seconds: float, concurrency
     rasa = None
     try:
         rasa = rasa_server(logs, actions.url, None, model=model,
-                           endpoints_text=endpoints_for(f"{actions.url}/webhook", logs / "tracker.db", None, False))
+                           endpoints_text=endpoints_for(f"{actions.url}/webhook", logs / "tracker.db", None, False,
+                                                         stock=name == "stock"))
         rasa.start(timeout=900)
         say(rasa, f"{name}-first", "hi", timeout=300)
         load.run(rasa.url, 2, 1, f"{name}-warmup")

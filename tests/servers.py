@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 import requests
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -97,6 +98,20 @@ def action_server(log_dir: Path, env: Optional[Dict[str, str]] = None) -> Server
                   port, log_dir, {"SANIC_HOST": "127.0.0.1", **(env or {})}, health="/health")
 
 
+def project_endpoints(action_url: str, tracker_db: Path, rasa_store: bool = False) -> dict:
+    """The project's endpoints.yml with this action server and this SQLite tracker file.
+
+    `rasa_store` swaps the project's tracker store class for Rasa's own
+    `type: SQL` (the benchmark's stock Rasa).
+    """
+    endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8")) or {}
+    endpoints["action_endpoint"] = {**(endpoints.get("action_endpoint") or {}), "url": action_url}
+    endpoints["tracker_store"] = {**(endpoints.get("tracker_store") or {}), "db": str(tracker_db)}
+    if rasa_store:
+        endpoints["tracker_store"]["type"] = "SQL"
+    return endpoints
+
+
 def rasa_server(log_dir: Path, action_url: str, tracker_db: Optional[Path],
                 extra: Optional[List[str]] = None, env: Optional[Dict[str, str]] = None,
                 model: Path = MODEL, endpoints_text: Optional[str] = None) -> Server:
@@ -110,10 +125,7 @@ def rasa_server(log_dir: Path, action_url: str, tracker_db: Optional[Path],
         raise RuntimeError(f"{model} is missing: run `make train` first")
     port = free_port()
     endpoints = log_dir / f"endpoints-{port}.yml"
-    endpoints.write_text(endpoints_text or (
-        f"action_endpoint:\n  url: \"{action_url}/webhook\"\n"
-        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: \"{tracker_db}\"\n"
-    ))
+    endpoints.write_text(endpoints_text or yaml.safe_dump(project_endpoints(f"{action_url}/webhook", tracker_db)))
     command = [str(BIN / "rasa"), "run", "--model", str(model), "--port", str(port), "-i", "127.0.0.1",
                "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(endpoints),
                *(extra or [])]

@@ -88,7 +88,8 @@ def test_rasa_reads_the_endpoints_as_postgresql_and_redis(monkeypatch):
 
     path = str(DEPLOY / "endpoints.yml")
     tracker = read_endpoint_config(path, "tracker_store")
-    assert (tracker.type, tracker.url, tracker.kwargs["dialect"]) == ("SQL", "postgres", "postgresql")
+    assert (tracker.type, tracker.url, tracker.kwargs["dialect"]) == (
+        "stores.sql_tracker_store.SQLTrackerStore", "postgres", "postgresql")
     assert (tracker.kwargs["port"], tracker.kwargs["password"]) == ("5432", "s3cret: #with$ymbols")
     lock = read_endpoint_config(path, "lock_store")
     assert (lock.type, lock.url, lock.kwargs["port"], lock.kwargs["key_prefix"]) == (

@@ -32,6 +32,7 @@ import pytest
 import yaml
 
 from tests.browser.helpers import PageInfo, new_page
+from tests.servers import project_endpoints
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -173,9 +174,7 @@ class Servers:
         self.rasa_url = f"http://localhost:{self.rasa_port}"
         self.tracker_db = workdir / "tracker.db"
 
-        endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8")) or {}
-        endpoints["action_endpoint"] = {"url": f"http://localhost:{self.action_port}/webhook"}
-        endpoints["tracker_store"] = {"type": "SQL", "dialect": "sqlite", "db": str(self.tracker_db)}
+        endpoints = project_endpoints(f"http://localhost:{self.action_port}/webhook", self.tracker_db)
         self.endpoints = workdir / "endpoints.yml"
         self.endpoints.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
 

@@ -1,0 +1,151 @@
+"""components/linear_classifier.py on a tiny training set, with real Rasa featurizers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.linear_classifier import LinearIntentClassifier
+
+EXAMPLES = {
+    "greet": ["hi", "hello there", "good morning", "hey"],
+    "faq/does_it_hurt": ["does it hurt", "is it painful", "will the needle hurt", "how painful is it"],
+    "faq/session_length": ["how long is a session", "how many minutes does it take", "session length",
+                           "how long will it last"],
+    "handoff/price": ["how much does it cost", "what is the price", "how much is a session", "fees"],
+}
+
+
+def training_data():
+    messages = []
+    for label, texts in EXAMPLES.items():
+        intent = label.split("/")[0]
+        for text in texts:
+            data = {TEXT: text, INTENT: intent}
+            if "/" in label:
+                data[INTENT_RESPONSE_KEY] = label
+            messages.append(Message(data=data))
+    return TrainingData(messages)
+
+
+@pytest.fixture(scope="module")
+def storage(tmp_path_factory):
+    return LocalModelStorage(tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture(scope="module")
+def pipeline(storage):
+    """A whitespace tokenizer, word and character count features, and the trained classifier."""
+    context = ExecutionContext(graph_schema=None, node_name="linear")
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    featurizers = [
+        CountVectorsFeaturizer.create({**CountVectorsFeaturizer.get_default_config(), **config}, storage,
+                                      Resource(f"cv{i}"), ExecutionContext(graph_schema=None, node_name=f"cv{i}"))
+        for i, config in enumerate([{}, {"analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4}])
+    ]
+    data = training_data()
+    tokenizer.process_training_data(data)
+    for featurizer in featurizers:
+        featurizer.train(data)
+        featurizer.process_training_data(data)
+    classifier = LinearIntentClassifier.create(
+        {**LinearIntentClassifier.get_default_config(), "C": 100}, storage, Resource("linear"), context)
+    classifier.train(data)
+
+    def featurize(text):
+        message = Message(data={TEXT: text})
+        tokenizer.process([message])
+        for featurizer in featurizers:
+            featurizer.process([message])
+        return message
+
+    return classifier, featurize, context
+
+
+def parse(pipeline, text, classifier=None):
+    own, featurize, _ = pipeline
+    message = featurize(text)
+    (classifier or own).process([message])
+    return message
+
+
+@pytest.mark.parametrize(
+    "text, intent, topic",
+    [
+        ("hello", "greet", None),  # a plain intent: no topic
+        ("does the needle hurt", "faq", "faq/does_it_hurt"),  # an FAQ topic
+        ("how long does a session last", "faq", "faq/session_length"),  # another topic of the same intent
+        ("what does it cost", "handoff", "handoff/price"),  # a topic of the other retrieval intent
+    ],
+)
+def test_the_intent_and_the_topic_come_from_one_label(pipeline, text, intent, topic):
+    message = parse(pipeline, text)
+    assert message.get(INTENT)["name"] == intent
+    if topic:
+        selected = message.get("response_selector")[intent]
+        assert selected["response"]["intent_response_key"] == topic
+        assert selected["response"]["utter_action"] == f"utter_{topic}"
+        assert selected["ranking"][0]["intent_response_key"] == topic
+
+
+def test_the_intent_confidence_is_the_sum_of_its_labels(pipeline):
+    message = parse(pipeline, "does it hurt")
+    ranking = message.get("intent_ranking")
+    assert [r["name"] for r in ranking][0] == "faq"
+    assert math.isclose(sum(r["confidence"] for r in ranking), 1.0, rel_tol=1e-9)
+    assert ranking == sorted(ranking, key=lambda r: -r["confidence"])
+
+
+def test_topic_shares_add_up_to_one_for_each_retrieval_intent(pipeline):
+    selectors = parse(pipeline, "does it hurt").get("response_selector")
+    assert selectors["all_retrieval_intents"] == ["faq", "handoff"]
+    for retrieval_intent in ("faq", "handoff"):
+        ranking = selectors[retrieval_intent]["ranking"]
+        assert all(r["intent_response_key"].startswith(f"{retrieval_intent}/") for r in ranking)
+        assert math.isclose(sum(r["confidence"] for r in ranking), 1.0, rel_tol=1e-9)
+
+
+def test_probabilities_match_scikit_learn(pipeline):
+    classifier, featurize, _ = pipeline
+    X = classifier._create_X([featurize(t) for t in ("does it hurt", "fees", "zzz")])
+    np.testing.assert_allclose(classifier._probabilities(X), classifier.clf.predict_proba(X), rtol=1e-9)
+
+
+def test_feature_blocks_are_binary_and_of_unit_length(pipeline):
+    classifier, featurize, _ = pipeline
+    columns, values, width = classifier._row(featurize("hurt hurt hurt"))
+    assert width == classifier.clf.coef_.shape[1]
+    assert len(set(columns)) == len(columns)  # a repeated word counts once
+    # Two blocks (word and character counts), each of unit length.
+    assert math.isclose(float(np.sum(values ** 2)), 2.0, rel_tol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",  # no tokens at all
+        "   ",  # whitespace only
+    ],
+)
+def test_a_message_without_known_features_gets_no_intent(pipeline, text):
+    message = parse(pipeline, text)
+    assert message.get(INTENT) == {"name": None, "confidence": 0.0}
+    assert message.get("intent_ranking") == []
+
+
+def test_a_loaded_model_answers_like_the_trained_one(pipeline, storage):
+    classifier, _, context = pipeline
+    loaded = LinearIntentClassifier.load(classifier.config, storage, Resource("linear"), context)
+    for text in ("hello", "is it painful", "price please"):
+        assert parse(pipeline, text, loaded).get(INTENT) == parse(pipeline, text).get(INTENT)
+        assert parse(pipeline, text, loaded).get("response_selector") == parse(pipeline, text).get("response_selector")

@@ -1,0 +1,106 @@
+"""stores/sql_tracker_store.py and stores/event_types.py against real SQLite files."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, Event, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from stores import event_types
+from stores.sql_tracker_store import SQLTrackerStore
+
+DOMAIN = Domain.from_yaml(
+    """
+version: "3.1"
+intents: [greet]
+slots:
+  clinic_name:
+    type: text
+    mappings: [{type: custom}]
+"""
+)
+
+
+def run(coroutine):
+    return asyncio.new_event_loop().run_until_complete(coroutine)
+
+
+def store(path):
+    return SQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(path))
+
+
+def conversation(sender, *texts):
+    tracker = DialogueStateTracker(sender, DOMAIN.slots)
+    tracker.update_with_events([SessionStarted(), ActionExecuted("action_listen"), SlotSet("clinic_name", "Apollo")],
+                               DOMAIN)
+    for text in texts:
+        tracker.update(UserUttered(text, {"name": "greet", "confidence": 1.0}))
+        tracker.update(ActionExecuted("action_listen"))
+    return tracker
+
+
+def test_sqlite_runs_in_write_ahead_log_mode(tmp_path):
+    run(store(tmp_path / "t.db").save(conversation("a", "hi")))
+    db = sqlite3.connect(tmp_path / "t.db")
+    assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_a_saved_conversation_comes_back_with_its_slots_and_messages(tmp_path):
+    first = store(tmp_path / "t.db")
+    run(first.save(conversation("a", "hi", "hello again")))
+    tracker = run(first.retrieve("a"))
+    assert tracker.get_slot("clinic_name") == "Apollo"
+    assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == ["hi", "hello again"]
+
+
+def test_two_processes_sharing_the_file_see_each_others_messages(tmp_path):
+    # Two stores stand for two Rasa processes (Sanic workers) on one file.
+    one, two = store(tmp_path / "t.db"), store(tmp_path / "t.db")
+    tracker = conversation("shared", "first")
+    run(one.save(tracker))
+    tracker = run(two.retrieve("shared"))
+    tracker.update(UserUttered("second", {"name": "greet", "confidence": 1.0}))
+    run(two.save(tracker))
+    texts = [e.text for e in run(one.retrieve("shared")).events if isinstance(e, UserUttered)]
+    assert texts == ["first", "second"]  # each stored once, in order
+
+
+def test_a_saved_event_is_stored_once(tmp_path):
+    path = tmp_path / "t.db"
+    one = store(path)
+    tracker = conversation("once", "hi")
+    run(one.save(tracker))
+    run(one.save(tracker))  # saving the same tracker again adds nothing
+    rows = sqlite3.connect(path).execute("SELECT count(*) FROM events WHERE sender_id = 'once'").fetchone()[0]
+    assert rows == len(tracker.events)
+
+
+def test_a_missing_conversation_is_none(tmp_path):
+    assert run(store(tmp_path / "t.db").retrieve("nobody")) is None
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("user", UserUttered),  # the most common event
+        ("slot", SlotSet),  # another one
+        ("session_started", SessionStarted),  # and one more
+    ],
+)
+def test_the_event_cache_finds_the_same_classes(name, expected):
+    event_types.install()
+    assert Event.resolve_by_type(name) is expected
+    assert Event.resolve_by_type(name) is expected  # the second time from the cache
+
+
+def test_the_event_cache_leaves_unknown_names_to_rasa():
+    event_types.install()
+    event_types.install()  # twice is harmless
+    assert Event.resolve_by_type("no_such_event", default=SlotSet) is SlotSet
+    with pytest.raises(ValueError):
+        Event.resolve_by_type("no_such_event")
+    assert Event.resolve_by_type("no_such_event", default=UserUttered) is UserUttered  # not cached
