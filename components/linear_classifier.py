@@ -84,6 +84,7 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
         self._intents: Optional[List[Text]] = None
         self._label_intent = np.zeros(0, dtype=np.int64)
         self._topics: Optional[Dict[Text, np.ndarray]] = None
+        self._weights: Optional[np.ndarray] = None
 
     @staticmethod
     def _row(message: Message) -> Tuple[np.ndarray, np.ndarray, int]:
@@ -129,7 +130,10 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
         """scikit-learn's predict_proba without its per-call checks (softmax of the scores)."""
         if self.clf.coef_.shape[0] == 1:
             return self.clf.predict_proba(X)  # two labels: a sigmoid, not a softmax
-        scores = np.asarray(X @ self.clf.coef_.T) + self.clf.intercept_
+        if self._weights is None:
+            # coef_.T is a strided view: scipy would copy all of it on every call.
+            self._weights = np.ascontiguousarray(self.clf.coef_.T)
+        scores = np.asarray(X @ self._weights) + self.clf.intercept_
         scores = np.exp(scores - scores.max(axis=1, keepdims=True))
         return scores / scores.sum(axis=1, keepdims=True)
 
@@ -142,7 +146,7 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
             return self._resource
         labels = [e.get(INTENT_RESPONSE_KEY) or e.get(INTENT) for e in examples]
         self.clf.fit(self._create_X(examples), labels)
-        self._intents = self._topics = None
+        self._intents = self._topics = self._weights = None
         self.persist()
         return self._resource
 
