@@ -46,8 +46,9 @@ STAGE_PATTERNS = (
     ("tracker store: fetch the conversation (query + events)", ("TrackerStore.retrieve", "get_tracker (")),
     ("tracker store: save the new events (commit)", ("TrackerStore.save",)),
     ("NLU: SpacyNLP (spaCy pipeline)", ("SpacyNLP.process",)),
-    ("NLU: DIETClassifier (intent)", ("DIETClassifier.process",)),
-    ("NLU: ResponseSelector(s)", ("ResponseSelector.process",)),
+    ("NLU: DIETClassifier (intent; stock)", ("DIETClassifier.process",)),
+    ("NLU: ResponseSelector(s) (stock)", ("ResponseSelector.process",)),
+    ("NLU: LinearIntentClassifier (intent and topic; ours)", ("LinearIntentClassifier.process",)),
     ("NLU: CountVectorsFeaturizer", ("CountVectorsFeaturizer.process",)),
     ("NLU: the project's components (components/)", ("(components/",)),
     ("policies: predict the next action", ("predict_next_with_tracker_if_should", "_predict_next_with_tracker")),
@@ -57,7 +58,7 @@ STAGE_PATTERNS = (
 # Files whose total time tells the stages of handling one message apart.
 STAGES = ("rasa/nlu/", "rasa/core/policies/", "rasa/core/tracker_store.py", "rasa/core/lock_store.py",
           "rasa/core/actions/", "rasa/utils/endpoints.py", "rasa/core/processor.py", "components/", "channels/",
-          "spacy/language.py", "sqlalchemy/engine/base.py")
+          "spacy/language.py", "sqlalchemy/engine/base.py", "stores/")
 FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 
 

@@ -168,7 +168,11 @@ class RemoteActionWithFallback(RemoteAction):
     ) -> List[Event]:
         """Run the action on the action server; fall back if it cannot be reached."""
         try:
-            return await asyncio.wait_for(super().run(output_channel, nlg, tracker, domain), _timeout())
+            # asyncio.timeout, not wait_for: wait_for runs the call as a separate
+            # task, and under load each task hand-over waits its turn behind every
+            # other conversation's work (the slowest messages were these).
+            async with asyncio.timeout(_timeout()):
+                return await super().run(output_channel, nlg, tracker, domain)
         except ActionExecutionRejection:
             raise
         except Exception as error:  # noqa: BLE001 - every failure gets the fallback
