@@ -154,8 +154,8 @@ class RestInput(RasaRestInput):
         async def freeze_startup_objects(*_: Any) -> None:
             # Rasa, TensorFlow, spaCy and the model are loaded now and live as long
             # as the process: take their millions of objects out of the garbage
-            # collector's full passes, which otherwise stall every conversation
-            # for about 250 ms every couple of thousand messages (measured here).
+            # collector's full passes, each of which took 225-283 ms here and
+            # stalls every conversation (docs/performance.md).
             gc.freeze()
 
         @webhook.route("/", methods=["GET"])
