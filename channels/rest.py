@@ -156,6 +156,7 @@ class RestInput(RasaRestInput):
             # as the process: take their millions of objects out of the garbage
             # collector's full passes, each of which took 225-283 ms here and
             # stalls every conversation (docs/performance.md).
+            gc.collect()  # free start-up garbage first: frozen cycles are never freed
             gc.freeze()
 
         @webhook.route("/", methods=["GET"])

@@ -128,8 +128,8 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
 
     def _probabilities(self, X: csr_matrix) -> np.ndarray:
         """scikit-learn's predict_proba without its per-call checks (softmax of the scores)."""
-        if self.clf.coef_.shape[0] == 1:
-            return self.clf.predict_proba(X)  # two labels: a sigmoid, not a softmax
+        if self.clf.coef_.shape[0] == 1 or self.clf.solver == "liblinear" or self.clf.multi_class == "ovr":
+            return self.clf.predict_proba(X)  # one-vs-rest sigmoids, not a softmax
         if self._weights is None:
             # coef_.T is a strided view: scipy would copy all of it on every call.
             self._weights = np.ascontiguousarray(self.clf.coef_.T)
@@ -170,14 +170,15 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Set the intent, its ranking and each retrieval intent's topic ranking."""
-        if not messages or not hasattr(self.clf, "classes_"):
+        if not messages:
             return messages
+        trained = hasattr(self.clf, "classes_")
         rows = [self._row(m) for m in messages]
-        fit = [width == self.clf.coef_.shape[1] and bool(np.any(values)) for _, values, width in rows]
+        fit = [trained and width == self.clf.coef_.shape[1] and bool(np.any(values)) for _, values, width in rows]
         for message in (m for m, ok in zip(messages, fit) if not ok):
-            # No features, or none the model knows (an empty message, an unknown
-            # symbol): no intent, as DIET does for an empty message, instead of a
-            # guess from the intercepts alone. FallbackClassifier then says nlu_fallback.
+            # No trained model, no features, or none the model knows (an empty
+            # message): no intent, as DIET does, instead of a guess from the
+            # intercepts alone. FallbackClassifier then says nlu_fallback.
             message.set(INTENT, {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [], add_to_output=True)
         if not any(fit):
@@ -221,8 +222,10 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
         """The intents, and for each label the index of its intent (computed once)."""
         if self._intents is None:
             names = [str(label).split(SEPARATOR, 1)[0] for label in self.clf.classes_]
-            self._intents = sorted(set(names))
-            self._label_intent = np.array([self._intents.index(n) for n in names])
+            intents = sorted(set(names))
+            # The index first: another thread (Rasa's /model/test) may read both.
+            self._label_intent = np.array([intents.index(n) for n in names])
+            self._intents = intents
         return self._intents, self._label_intent
 
     def _topic_labels(self) -> Dict[Text, np.ndarray]:

@@ -149,3 +149,26 @@ def test_a_loaded_model_answers_like_the_trained_one(pipeline, storage):
     for text in ("hello", "is it painful", "price please"):
         assert parse(pipeline, text, loaded).get(INTENT) == parse(pipeline, text).get(INTENT)
         assert parse(pipeline, text, loaded).get("response_selector") == parse(pipeline, text).get("response_selector")
+
+
+def test_an_untrained_model_gives_no_intent_rather_than_failing(pipeline, storage):
+    # Rasa's LogisticRegressionClassifier.load returns an untrained component when
+    # the stored one cannot be read; FallbackClassifier then needs an intent key.
+    _, featurize, context = pipeline
+    untrained = LinearIntentClassifier.load({}, storage, Resource("missing"), context)
+    message = featurize("does it hurt")
+    untrained.process([message])
+    assert message.get(INTENT) == {"name": None, "confidence": 0.0}
+
+
+def test_one_vs_rest_models_use_scikit_learns_probabilities(pipeline, storage):
+    _, featurize, context = pipeline
+    classifier = LinearIntentClassifier.create(
+        {**LinearIntentClassifier.get_default_config(), "solver": "liblinear"}, storage, Resource("ovr"), context)
+    data = training_data()
+    for message in data.training_examples:
+        featurize_into = featurize(message.get(TEXT))
+        message.features = featurize_into.features
+    classifier.train(data)
+    X = classifier._create_X([featurize(t) for t in ("does it hurt", "fees")])
+    np.testing.assert_allclose(classifier._probabilities(X), classifier.clf.predict_proba(X), rtol=1e-9)

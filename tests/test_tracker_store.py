@@ -6,12 +6,13 @@ import asyncio
 import sqlite3
 
 import pytest
+import sqlalchemy as sa
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from stores import event_types
-from stores.sql_tracker_store import SQLTrackerStore
+from stores.sql_tracker_store import SESSION_EVENT_COUNT, SESSION_EVENTS, SQLTrackerStore
 
 DOMAIN = Domain.from_yaml(
     """
@@ -77,6 +78,35 @@ def test_a_saved_event_is_stored_once(tmp_path):
     run(one.save(tracker))  # saving the same tracker again adds nothing
     rows = sqlite3.connect(path).execute("SELECT count(*) FROM events WHERE sender_id = 'once'").fetchone()[0]
     assert rows == len(tracker.events)
+
+
+def test_the_queries_select_the_rows_rasa_selects(tmp_path):
+    """Several sessions, events without a timestamp, and several senders: same rows, same order."""
+    import rasa.core.tracker_store as rasa_store
+
+    ours = store(tmp_path / "t.db")
+    rows = [("a", "user", 1.0), ("a", "session_started", 2.0), ("a", "user", 2.0), ("a", "user", None),
+            ("a", "session_started", 5.0), ("a", "slot", 4.0), ("a", "user", 6.0), ("b", "user", 3.0),
+            ("c", "session_started", None), ("c", "user", 7.0)]
+    with ours.session_scope() as session:
+        for sender, kind, timestamp in rows:
+            session.add(ours.SQLEvent(sender_id=sender, type_name=kind, timestamp=timestamp, data="{}"))
+        session.commit()
+    with ours.session_scope() as session:
+        for sender in ("a", "b", "c", "nobody"):
+            for all_sessions in (False, True):
+                rasa_rows = [e.id for e in rasa_store.SQLTrackerStore._event_query(ours, session, sender, all_sessions)]
+                query = """SELECT id FROM events WHERE sender_id = :sender_id ORDER BY id""" if all_sessions else (
+                    str(SESSION_EVENTS).replace("SELECT data", "SELECT id"))
+                assert [r[0] for r in session.execute(sa.text(query), ours._parameters(sender))] == rasa_rows
+            count = session.execute(SESSION_EVENT_COUNT, ours._parameters(sender)).scalar()
+            assert count == rasa_store.SQLTrackerStore._event_query(ours, session, sender, False).count()
+
+
+def test_an_in_memory_database_works(tmp_path):
+    memory = SQLTrackerStore(domain=DOMAIN, dialect="sqlite", db="")
+    run(memory.save(conversation("m", "hi")))
+    assert [e.text for e in run(memory.retrieve("m")).events if isinstance(e, UserUttered)] == ["hi"]
 
 
 def test_a_missing_conversation_is_none(tmp_path):
