@@ -22,13 +22,11 @@ seconds.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 import numpy as np
-from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -79,7 +77,6 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
         """Build the untrained classifier."""
         super().__init__(config, name, model_storage, resource)
         self.clf.set_params(C=float(self.config["C"]))
-        self.retrieval_intents: List[Text] = []
         # Label lookups, computed once from the trained classifier's labels.
         self._intents: Optional[List[Text]] = None
         self._label_intent = np.zeros(0, dtype=np.int64)
@@ -140,7 +137,6 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
     def train(self, training_data: TrainingData) -> Resource:
         """Learn every label: the intent, or the full ``intent/topic`` of a retrieval intent."""
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
-        self.retrieval_intents = sorted(training_data.retrieval_intents)
         if not examples:
             logger.debug("%s: no examples, nothing to train.", self.name)
             return self._resource
@@ -149,24 +145,6 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
         self._intents = self._topics = self._weights = None
         self.persist()
         return self._resource
-
-    def persist(self) -> None:
-        """Save the classifier and the retrieval intents."""
-        super().persist()
-        with self._model_storage.write_to(self._resource) as model_dir:
-            (model_dir / "retrieval_intents.json").write_text(json.dumps(self.retrieval_intents))
-
-    @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "LinearIntentClassifier":
-        """Load the trained classifier (an untrained one if the model has none)."""
-        component = super().load(config, model_storage, resource, execution_context, **kwargs)
-        try:
-            with model_storage.read_from(resource) as model_dir:
-                component.retrieval_intents = json.loads((model_dir / "retrieval_intents.json").read_text())
-        except (ValueError, OSError):
-            component.retrieval_intents = []
-        return component
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Set the intent, its ranking and each retrieval intent's topic ranking."""
@@ -190,7 +168,8 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking[: self.config["ranking_length"] or None],
                         add_to_output=True)
-            selectors = {RESPONSE_SELECTOR_RETRIEVAL_INTENTS: self.retrieval_intents}
+            # The retrieval intents are the prefixes of the labels with a topic.
+            selectors = {RESPONSE_SELECTOR_RETRIEVAL_INTENTS: sorted(topics)}
             for retrieval_intent, ranked in topics.items():
                 top_key, top_p = ranked[0]
                 selectors[retrieval_intent] = {

@@ -5,10 +5,10 @@ message: tok2vec, tagger, attribute ruler, lemmatizer and named entities. This
 pipeline needs spaCy's tokens and static word vectors (SpacyFeaturizer), which
 come from the tokenizer and the vocabulary, not from any pipe. Measured here on
 one message: 7.3 ms with Rasa's pipes, 3.5 ms without `ner`, 0.1 ms with the
-tokenizer alone. With DIET, losing the
-lemmas cost held-out accuracy (top-1 0.972 to 0.954); the logistic regression
-that replaced DIET (components/linear_classifier.py) scores the same with or
-without them (top-1 0.981), so config.yml excludes every pipe.
+tokenizer alone. With DIET, losing the lemmas cost held-out accuracy (top-1
+0.972 to 0.954); the logistic regression that replaced DIET
+(components/linear_classifier.py) scores the same with or without them (top-1
+0.981), so config.yml excludes every pipe.
 
 The class keeps the name `SpacyNLP` on purpose: Rasa's SpacyTokenizer and
 SpacyFeaturizer find their model provider by that class name.

@@ -69,11 +69,11 @@ def pipeline(storage):
             featurizer.process([message])
         return message
 
-    return classifier, featurize, context
+    return classifier, featurize, context, data
 
 
 def parse(pipeline, text, classifier=None):
-    own, featurize, _ = pipeline
+    own, featurize, _, _ = pipeline
     message = featurize(text)
     (classifier or own).process([message])
     return message
@@ -116,13 +116,13 @@ def test_topic_shares_add_up_to_one_for_each_retrieval_intent(pipeline):
 
 
 def test_probabilities_match_scikit_learn(pipeline):
-    classifier, featurize, _ = pipeline
+    classifier, featurize, _, _ = pipeline
     X = classifier._create_X([featurize(t) for t in ("does it hurt", "fees", "zzz")])
     np.testing.assert_allclose(classifier._probabilities(X), classifier.clf.predict_proba(X), rtol=1e-9)
 
 
 def test_feature_blocks_are_binary_and_of_unit_length(pipeline):
-    classifier, featurize, _ = pipeline
+    classifier, featurize, _, _ = pipeline
     columns, values, width = classifier._row(featurize("hurt hurt hurt"))
     assert width == classifier.clf.coef_.shape[1]
     assert len(set(columns)) == len(columns)  # a repeated word counts once
@@ -144,7 +144,7 @@ def test_a_message_without_known_features_gets_no_intent(pipeline, text):
 
 
 def test_a_loaded_model_answers_like_the_trained_one(pipeline, storage):
-    classifier, _, context = pipeline
+    classifier, _, context, _ = pipeline
     loaded = LinearIntentClassifier.load(classifier.config, storage, Resource("linear"), context)
     for text in ("hello", "is it painful", "price please"):
         assert parse(pipeline, text, loaded).get(INTENT) == parse(pipeline, text).get(INTENT)
@@ -154,7 +154,7 @@ def test_a_loaded_model_answers_like_the_trained_one(pipeline, storage):
 def test_an_untrained_model_gives_no_intent_rather_than_failing(pipeline, storage):
     # Rasa's LogisticRegressionClassifier.load returns an untrained component when
     # the stored one cannot be read; FallbackClassifier then needs an intent key.
-    _, featurize, context = pipeline
+    _, featurize, context, _ = pipeline
     untrained = LinearIntentClassifier.load({}, storage, Resource("missing"), context)
     message = featurize("does it hurt")
     untrained.process([message])
@@ -162,13 +162,9 @@ def test_an_untrained_model_gives_no_intent_rather_than_failing(pipeline, storag
 
 
 def test_one_vs_rest_models_use_scikit_learns_probabilities(pipeline, storage):
-    _, featurize, context = pipeline
+    _, featurize, context, data = pipeline
     classifier = LinearIntentClassifier.create(
         {**LinearIntentClassifier.get_default_config(), "solver": "liblinear"}, storage, Resource("ovr"), context)
-    data = training_data()
-    for message in data.training_examples:
-        featurize_into = featurize(message.get(TEXT))
-        message.features = featurize_into.features
-    classifier.train(data)
+    classifier.train(data)  # the same featurized examples as the default model
     X = classifier._create_X([featurize(t) for t in ("does it hurt", "fees")])
     np.testing.assert_allclose(classifier._probabilities(X), classifier.clf.predict_proba(X), rtol=1e-9)
