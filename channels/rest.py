@@ -27,7 +27,8 @@ messages) are the same as with Rasa's own ``rest`` channel. Differences from
 
 Loading this module also installs ``channels.action_fallback`` (the Rasa
 server answers from the clinic profile when the action server cannot be
-reached) and ``HidePersonalData`` (no message text in the two Rasa log lines
+reached), ``channels.graph_runner`` (the model's graph runs without dask's
+scheduler) and ``HidePersonalData`` (no message text in the two Rasa log lines
 that would repeat it).
 """
 
@@ -48,7 +49,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels import action_fallback
+from channels import action_fallback, graph_runner
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ MAX_SENDER_CHARS = 255  # the sender_id column of Rasa's SQL tracker store
 TOO_LONG = "Sorry, that message is too long for me. Please ask your question in a few sentences."
 
 action_fallback.install()
+graph_runner.install()
 
 
 class HidePersonalData(logging.Filter):
