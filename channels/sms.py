@@ -16,6 +16,8 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.twilio import TwilioInput, TwilioOutput
 from sanic import Blueprint
 
+from channels import admission
+
 MAX_SENDERS = 10_000  # remembered pending choices (oldest forgotten first)
 
 
@@ -76,6 +78,8 @@ class SmsInput(TwilioInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Rasa's Twilio webhook, with numbered replies resolved first."""
+
+        on_new_message = admission.gated(on_new_message)  # a few at a time, in order
 
         async def resolve_then_handle(message: UserMessage) -> Any:
             message.text = self.choices.resolve(message.sender_id, message.text)

@@ -43,6 +43,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError
 
+from channels import admission
 from channels.rest import MAX_MESSAGE_CHARS, TOO_LONG
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class SocketIOCorsInput(SocketIOInput):
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         """The Sanic blueprint serving socket.io at ``socketio_path``."""
+        on_new_message = admission.gated(on_new_message)  # a few at a time, in order
         origins = allowed_origins()
         if "*" in origins:
             logger.warning("CORS_ORIGINS contains '*': it matches no origin here.")

@@ -1,0 +1,125 @@
+"""channels/admission.py: a few messages at a time, the others in arrival order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from channels import admission
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (None, admission.DEFAULT_LIMIT),  # unset: the default
+        ("", admission.DEFAULT_LIMIT),  # empty, as `VAR=` in a shell: the default
+        ("2", 2),  # a positive whole number is used
+        (" 8 ", 8),  # surrounding spaces are ignored
+        ("0", admission.DEFAULT_LIMIT),  # zero would let no message in: refused
+        ("-3", admission.DEFAULT_LIMIT),  # negative: refused
+        ("many", admission.DEFAULT_LIMIT),  # not a number: refused
+    ],
+)
+def test_the_limit_comes_from_the_environment_with_a_safe_default(monkeypatch, value, expected):
+    if value is None:
+        monkeypatch.delenv("MAX_CONCURRENT_MESSAGES", raising=False)
+    else:
+        monkeypatch.setenv("MAX_CONCURRENT_MESSAGES", value)
+    assert admission.limit() == expected
+
+
+def test_a_bad_limit_is_logged(monkeypatch, caplog):
+    monkeypatch.setenv("MAX_CONCURRENT_MESSAGES", "lots")
+    with caplog.at_level(logging.ERROR, logger="channels.admission"):
+        assert admission.limit() == admission.DEFAULT_LIMIT
+    assert "MAX_CONCURRENT_MESSAGES='lots'" in caplog.text
+
+
+async def _burst(count: int, hold: float = 0.01):
+    """Send `count` messages at once; record how many ran together and the order they got in."""
+    running, peak, order = 0, 0, []
+
+    async def handle(index: int) -> int:
+        nonlocal running, peak
+        order.append(index)
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(hold)  # a wait inside the message, as for the action server
+        running -= 1
+        return index * 10
+
+    handler = admission.gated(handle)
+    results = await asyncio.gather(*(handler(i) for i in range(count)))
+    return results, peak, order
+
+
+def test_at_most_the_limit_run_at_once_and_every_message_is_answered(monkeypatch):
+    monkeypatch.setenv("MAX_CONCURRENT_MESSAGES", "3")
+    results, peak, order = asyncio.run(_burst(12))
+    assert results == [i * 10 for i in range(12)]
+    assert peak == 3
+    assert order == list(range(12))  # first come, first served
+
+
+def test_without_the_gate_all_would_run_at_once(monkeypatch):
+    # The same burst with a limit above its size: the counter would see all 12.
+    monkeypatch.setenv("MAX_CONCURRENT_MESSAGES", "100")
+    _, peak, _ = asyncio.run(_burst(12))
+    assert peak == 12
+
+
+def test_a_message_whose_client_gave_up_leaves_the_queue(monkeypatch):
+    monkeypatch.setenv("MAX_CONCURRENT_MESSAGES", "1")
+
+    async def scenario():
+        release = asyncio.Event()
+        served = []
+
+        async def handle(name: str) -> None:
+            served.append(name)
+            if name == "first":
+                await release.wait()
+
+        handler = admission.gated(handle)
+        first = asyncio.create_task(handler("first"))
+        await asyncio.sleep(0)
+        gave_up = asyncio.create_task(handler("gave up"))
+        last = asyncio.create_task(handler("last"))
+        await asyncio.sleep(0)
+        gave_up.cancel()  # the client disconnected while waiting
+        release.set()
+        await asyncio.wait_for(asyncio.gather(first, last), timeout=5)
+        with pytest.raises(asyncio.CancelledError):
+            await gave_up
+        return served, admission.gate()
+
+    served, gate = asyncio.run(scenario())
+    assert served == ["first", "last"]
+    assert not gate.locked()  # every turn was given back
+
+
+def test_an_error_in_a_message_gives_its_turn_back(monkeypatch):
+    monkeypatch.setenv("MAX_CONCURRENT_MESSAGES", "1")
+
+    async def scenario():
+        async def handle(fail: bool) -> str:
+            if fail:
+                raise RuntimeError("the tracker store is locked")
+            return "answered"
+
+        handler = admission.gated(handle)
+        with pytest.raises(RuntimeError):
+            await handler(True)
+        return await asyncio.wait_for(handler(False), timeout=5)
+
+    assert asyncio.run(scenario()) == "answered"
+
+
+def test_each_event_loop_has_its_own_gate():
+    async def current():
+        return admission.gate()
+
+    first, second = asyncio.run(current()), asyncio.run(current())
+    assert first is not second
