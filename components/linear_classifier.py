@@ -178,8 +178,11 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
                         PREDICTED_CONFIDENCE_KEY: top_p,
                         RESPONSE_SELECTOR_UTTER_ACTION_KEY: f"{UTTER_PREFIX}{top_key}",
                     },
+                    # The best `ranking_length` topics, as Rasa's ResponseSelector
+                    # gives (every message's ranking is stored with the conversation).
                     RESPONSE_SELECTOR_RANKING_KEY: [
-                        {INTENT_RESPONSE_KEY: key, PREDICTED_CONFIDENCE_KEY: p} for key, p in ranked
+                        {INTENT_RESPONSE_KEY: key, PREDICTED_CONFIDENCE_KEY: p}
+                        for key, p in ranked[: self.config["ranking_length"] or None]
                     ],
                 }
             message.set(RESPONSE_SELECTOR_PROPERTY_NAME, selectors, add_to_output=True)

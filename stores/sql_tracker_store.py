@@ -20,17 +20,31 @@ way it makes rebuilding a conversation from its events faster
 (stores/event_types.py). Use it with
 ``tracker_store: type: stores.sql_tracker_store.SQLTrackerStore`` and the same
 settings as Rasa's ``type: SQL`` (endpoints.yml).
+
+With an SQLite file it also keeps a copy of the last ``CACHE_SIZE``
+conversations it read or wrote. Reading a conversation back (the query, then
+decoding and replaying every event of the session) was the largest cost per
+message left (1 ms of about 6; `make profile`): each message re-reads the
+whole session. The copy is used only when the database still holds exactly
+the rows it was made from: one indexed query (the highest row id and the row
+count of that conversation, read *before* the events, so a write in between
+makes the copy out of date, never the reverse) decides, so another process
+writing to the same file is seen. On save, the events that are new since
+that copy are the ones inserted; otherwise the store counts the stored rows as
+Rasa does. A conversation that spans a session start is not kept (the
+database gives back only the latest session; the next read fetches it).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from typing import Any, Optional, Text
+from collections import OrderedDict
+from typing import Any, Iterable, NamedTuple, Optional, Text, Tuple
 
 import sqlalchemy as sa
 from rasa.core import tracker_store
-from rasa.shared.core.events import SessionStarted
+from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
@@ -53,6 +67,21 @@ _LATEST_SESSION = """
 SESSION_EVENTS = sa.text(f"SELECT data {_LATEST_SESSION} ORDER BY id")
 SESSION_EVENT_COUNT = sa.text(f"SELECT count(*) {_LATEST_SESSION}")
 ALL_EVENTS = sa.text("SELECT data FROM events WHERE sender_id = :sender_id ORDER BY id")
+# What a kept copy is checked against (SQLite's parameter style: the cache is SQLite only).
+ROWS_MARKER = "SELECT max(id), count(*) FROM events WHERE sender_id = ?"
+CACHE_SIZE = 128  # conversations; a 10-message conversation's copy is about 100 KB
+
+
+class _Kept(NamedTuple):
+    tracker: DialogueStateTracker  # a private copy, never handed out
+    marker: Tuple[Any, ...]  # the conversation's (highest row id, row count) it matches
+
+
+def _latest_session_only(events: Iterable[Event]) -> bool:
+    """Whether the database would give back all these events as the latest session."""
+    events = list(events)
+    starts = [event.timestamp for event in events if isinstance(event, SessionStarted)]
+    return not starts or all(event.timestamp >= starts[-1] for event in events)
 
 
 def _tune(connection: Any, _record: Any) -> None:
@@ -70,6 +99,7 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         """Connect as Rasa's `type: SQL` store does, then tune an SQLite engine."""
         super().__init__(*args, **kwargs)
         event_types.install()
+        self._kept: Optional["OrderedDict[Text, _Kept]"] = None
         if self.engine.dialect.name != "sqlite" or self.engine.url.database in (None, "", ":memory:"):
             return  # an in-memory database lives in Rasa's engine: keep it
         url = self.engine.url
@@ -82,11 +112,26 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         )
         sa.event.listen(self.engine, "connect", _tune)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        self._kept = OrderedDict()
 
     def _parameters(self, sender_id: Text) -> dict:
         return {"sender_id": sender_id, "session_started": SessionStarted.type_name}
 
     async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
+        """The latest session (from the kept copy if the rows are unchanged), or all sessions."""
+        if self._kept is None or fetch_events_from_all_sessions:
+            return self._read(sender_id, fetch_events_from_all_sessions)
+        with self.engine.connect() as connection:  # the marker first: see the module docstring
+            marker = tuple(connection.exec_driver_sql(ROWS_MARKER, (sender_id,)).one())
+        kept = self._kept.get(sender_id)
+        if kept is not None and kept.marker == marker:
+            self._kept.move_to_end(sender_id)
+            return kept.tracker.copy()
+        tracker = self._read(sender_id, False)
+        self._keep(sender_id, tracker, marker)
+        return tracker
+
+    def _read(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
         """Read the conversation's events (the latest session's, or all) and replay them."""
         with self.session_scope() as session:
             query = ALL_EVENTS if fetch_events_from_all_sessions else SESSION_EVENTS
@@ -95,11 +140,33 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
             return None
         return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
 
+    def _keep(self, sender_id: Text, tracker: Optional[DialogueStateTracker], marker: Tuple[Any, ...]) -> None:
+        """Keep a copy of the conversation as the database holds it (or forget it)."""
+        if tracker is None or not _latest_session_only(tracker.events):
+            self._kept.pop(sender_id, None)
+            return
+        self._kept[sender_id] = _Kept(tracker.copy(), marker)
+        self._kept.move_to_end(sender_id)
+        while len(self._kept) > CACHE_SIZE:
+            self._kept.popitem(last=False)
+
+    def _stored_count(self, session: Any, tracker: DialogueStateTracker, kept: Optional[_Kept]) -> Tuple[int, bool]:
+        """How many of the tracker's events the database holds; True if that is the kept copy."""
+        if kept is not None:
+            marker = tuple(session.connection().exec_driver_sql(ROWS_MARKER, (tracker.sender_id,)).one())
+            known = kept.tracker.events
+            if (marker == kept.marker and len(tracker.events) >= len(known)
+                    and all(a is b for a, b in zip(tracker.events, known))):
+                return len(known), True  # the tracker continues the kept copy, which is all stored
+        return session.execute(SESSION_EVENT_COUNT, self._parameters(tracker.sender_id)).scalar(), False
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Add the events not stored yet, in one transaction."""
         await self.stream_events(tracker)
+        # Forget the copy first: if this write fails, the next read goes to the database.
+        kept = self._kept.pop(tracker.sender_id, None) if self._kept is not None else None
         with self.session_scope() as session:
-            stored = session.execute(SESSION_EVENT_COUNT, self._parameters(tracker.sender_id)).scalar()
+            stored, continues_kept = self._stored_count(session, tracker, kept)
             rows = []
             for event in itertools.islice(tracker.events, stored, None):
                 data = event.as_dict()
@@ -111,6 +178,13 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
                     "action_name": data.get("name"),
                     "data": json.dumps(data),
                 })
+            marker = None
             if rows:
                 session.execute(self.SQLEvent.__table__.insert(), rows)
+                if self._kept is not None:  # inside the write: nobody else can add rows now
+                    marker = tuple(session.connection().exec_driver_sql(ROWS_MARKER, (tracker.sender_id,)).one())
+            elif continues_kept:
+                marker = kept.marker  # nothing new: the copy still matches
             session.commit()
+        if marker is not None:
+            self._keep(tracker.sender_id, tracker, marker)

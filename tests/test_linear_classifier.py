@@ -107,12 +107,26 @@ def test_the_intent_confidence_is_the_sum_of_its_labels(pipeline):
 
 
 def test_topic_shares_add_up_to_one_for_each_retrieval_intent(pipeline):
+    classifier, featurize, _, _ = pipeline
+    row = classifier._probabilities(classifier._create_X([featurize("does it hurt")]))[0]
+    _, topics = classifier._split(row)
+    assert sorted(topics) == ["faq", "handoff"]
+    for retrieval_intent, ranked in topics.items():
+        assert all(key.startswith(f"{retrieval_intent}/") for key, _ in ranked)
+        assert math.isclose(sum(p for _, p in ranked), 1.0, rel_tol=1e-9)
+
+
+def test_each_topic_ranking_keeps_the_best_ranking_length_topics(pipeline, monkeypatch):
+    classifier, featurize, _, _ = pipeline
+    monkeypatch.setitem(classifier.config, "ranking_length", 1)  # the test data has two topics per intent
+    row = classifier._probabilities(classifier._create_X([featurize("does it hurt")]))[0]
+    _, topics = classifier._split(row)
     selectors = parse(pipeline, "does it hurt").get("response_selector")
     assert selectors["all_retrieval_intents"] == ["faq", "handoff"]
-    for retrieval_intent in ("faq", "handoff"):
-        ranking = selectors[retrieval_intent]["ranking"]
-        assert all(r["intent_response_key"].startswith(f"{retrieval_intent}/") for r in ranking)
-        assert math.isclose(sum(r["confidence"] for r in ranking), 1.0, rel_tol=1e-9)
+    assert len(topics["faq"]) > classifier.config["ranking_length"]  # so the cut is tested
+    for retrieval_intent, ranked in topics.items():
+        kept = [(r["intent_response_key"], r["confidence"]) for r in selectors[retrieval_intent]["ranking"]]
+        assert kept == ranked[: classifier.config["ranking_length"]]
 
 
 def test_probabilities_match_scikit_learn(pipeline):

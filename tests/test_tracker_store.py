@@ -134,3 +134,145 @@ def test_the_event_cache_leaves_unknown_names_to_rasa():
     with pytest.raises(ValueError):
         Event.resolve_by_type("no_such_event")
     assert Event.resolve_by_type("no_such_event", default=UserUttered) is UserUttered  # not cached
+
+
+# The kept copy of recent conversations (SQLite files only).
+
+
+def as_dicts(tracker):
+    return [event.as_dict() for event in tracker.events]
+
+
+def fresh_read(path, sender):
+    """What a store that has kept nothing reads from the file."""
+    return run(store(path).retrieve(sender))
+
+
+def count_statements(one):
+    """Count the statements the store sends to SQLite."""
+    statements = []
+    sa.event.listen(one.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    return statements
+
+
+def say(one, sender, text):
+    """One message: read the conversation, add to it, save it, as Rasa's processor does."""
+    tracker = run(one.retrieve(sender))
+    tracker.update(UserUttered(text, {"name": "greet", "confidence": 1.0}))
+    tracker.update(ActionExecuted("action_listen"))
+    run(one.save(tracker))
+    return tracker
+
+
+def test_a_conversation_read_again_comes_from_the_kept_copy_and_equals_the_database(tmp_path):
+    path = tmp_path / "t.db"
+    one = store(path)
+    run(one.save(conversation("k", "hi")))
+    say(one, "k", "and again")
+    statements = count_statements(one)
+    tracker = run(one.retrieve("k"))
+    assert not any("SELECT data" in sql for sql in statements)  # no events read: the copy was used
+    assert as_dicts(tracker) == as_dicts(fresh_read(path, "k"))
+    assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == ["hi", "and again"]
+
+
+def test_a_handed_out_tracker_does_not_change_the_kept_copy(tmp_path):
+    path = tmp_path / "t.db"
+    one = store(path)
+    run(one.save(conversation("k", "hi")))
+    handed_out = run(one.retrieve("k"))
+    handed_out.update(UserUttered("never saved", {"name": "greet", "confidence": 1.0}))
+    texts = [e.text for e in run(one.retrieve("k")).events if isinstance(e, UserUttered)]
+    assert texts == ["hi"]
+
+
+def test_another_process_writing_the_conversation_makes_the_copy_out_of_date(tmp_path):
+    path = tmp_path / "t.db"
+    one, two = store(path), store(path)
+    run(one.save(conversation("k", "hi")))
+    run(one.retrieve("k"))  # one keeps a copy
+    say(two, "k", "from the other process")
+    texts = [e.text for e in run(one.retrieve("k")).events if isinstance(e, UserUttered)]
+    assert texts == ["hi", "from the other process"]
+    say(one, "k", "and back")  # saved after a fresh read: nothing twice, nothing lost
+    assert [e.text for e in fresh_read(path, "k").events if isinstance(e, UserUttered)] == [
+        "hi", "from the other process", "and back"]
+    rows = sqlite3.connect(path).execute("SELECT count(*) FROM events WHERE sender_id = 'k'").fetchone()[0]
+    assert rows == len(fresh_read(path, "k").events)
+
+
+def test_messages_saved_through_the_copy_are_stored_once_each(tmp_path):
+    path = tmp_path / "t.db"
+    one = store(path)
+    run(one.save(conversation("k", "hi")))
+    for number in range(5):
+        tracker = say(one, "k", f"message {number}")
+    run(one.save(tracker))  # the same tracker again: nothing new
+    rows = sqlite3.connect(path).execute("SELECT count(*) FROM events WHERE sender_id = 'k'").fetchone()[0]
+    assert rows == len(tracker.events)
+    assert as_dicts(run(one.retrieve("k"))) == as_dicts(fresh_read(path, "k"))
+
+
+def test_a_tracker_not_read_from_this_store_is_saved_by_counting_rows_as_rasa_does(tmp_path):
+    path = tmp_path / "t.db"
+    one = store(path)
+    run(one.save(conversation("k", "hi")))
+    rebuilt = DialogueStateTracker.from_dict("k", as_dicts(fresh_read(path, "k")), DOMAIN.slots)  # new objects
+    rebuilt.update(UserUttered("later", {"name": "greet", "confidence": 1.0}))
+    run(one.save(rebuilt))
+    assert [e.text for e in fresh_read(path, "k").events if isinstance(e, UserUttered)] == ["hi", "later"]
+    rows = sqlite3.connect(path).execute("SELECT count(*) FROM events WHERE sender_id = 'k'").fetchone()[0]
+    assert rows == len(rebuilt.events)
+
+
+def test_a_conversation_spanning_a_session_start_is_read_back_as_its_latest_session(tmp_path):
+    path = tmp_path / "t.db"
+    one = store(path)
+    run(one.save(conversation("k", "old session")))
+    tracker = run(one.retrieve("k"))
+    tracker.update_with_events([ActionExecuted("action_session_start"), SessionStarted(),
+                                ActionExecuted("action_listen"),
+                                UserUttered("new session", {"name": "greet", "confidence": 1.0})], DOMAIN)
+    run(one.save(tracker))
+    again = run(one.retrieve("k"))
+    assert as_dicts(again) == as_dicts(fresh_read(path, "k"))
+    assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["new session"]
+
+
+def test_a_failed_save_forgets_the_copy(tmp_path, monkeypatch):
+    path = tmp_path / "t.db"
+    one = store(path)
+    run(one.save(conversation("k", "hi")))
+    tracker = run(one.retrieve("k"))
+    tracker.update(UserUttered("lost", {"name": "greet", "confidence": 1.0}))
+
+    def fail(*_args, **_kwargs):
+        raise sa.exc.OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(sa.orm.Session, "commit", fail)
+    with pytest.raises(sa.exc.OperationalError):
+        run(one.save(tracker))
+    monkeypatch.undo()
+    statements = count_statements(one)
+    texts = [e.text for e in run(one.retrieve("k")).events if isinstance(e, UserUttered)]
+    assert any("SELECT data" in sql for sql in statements)  # read from the database
+    assert texts == ["hi"]
+
+
+def test_only_the_latest_conversations_are_kept(tmp_path, monkeypatch):
+    import stores.sql_tracker_store as module
+
+    monkeypatch.setattr(module, "CACHE_SIZE", 2)
+    one = store(tmp_path / "t.db")
+    for sender in ("a", "b", "c"):
+        run(one.save(conversation(sender, "hi")))
+    assert list(one._kept) == ["b", "c"]
+    run(one.retrieve("b"))  # reading makes it the most recent
+    run(one.save(conversation("d", "hi")))
+    assert list(one._kept) == ["b", "d"]
+
+
+def test_an_in_memory_database_keeps_no_copy():
+    memory = SQLTrackerStore(domain=DOMAIN, dialect="sqlite", db="")
+    run(memory.save(conversation("m", "hi")))
+    assert memory._kept is None
