@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from bench import load
-from bench.__main__ import STOCK_DIR, endpoints_for, log
+from bench.__main__ import STOCK_DIR, credentials_for, endpoints_for, log
 from tests.servers import MODEL, action_server, rasa_server, say
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -194,7 +194,7 @@ def profile_one(name: str, model: Path, py_spy: str, seconds: float, concurrency
     actions = action_server(logs, env={"CALLBACK_DB_URL": f"sqlite:///{logs / 'callbacks.db'}"}).start()
     rasa = None
     try:
-        rasa = rasa_server(logs, actions.url, None, model=model,
+        rasa = rasa_server(logs, actions.url, None, model=model, credentials=credentials_for(name, logs),
                            endpoints_text=endpoints_for(f"{actions.url}/webhook", logs / "tracker.db", None, False,
                                                          stock=name == "stock"))
         rasa.start(timeout=900)

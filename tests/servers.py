@@ -114,12 +114,14 @@ def project_endpoints(action_url: str, tracker_db: Path, rasa_store: bool = Fals
 
 def rasa_server(log_dir: Path, action_url: str, tracker_db: Optional[Path],
                 extra: Optional[List[str]] = None, env: Optional[Dict[str, str]] = None,
-                model: Path = MODEL, endpoints_text: Optional[str] = None) -> Server:
+                model: Path = MODEL, endpoints_text: Optional[str] = None,
+                credentials: Path = ROOT / "credentials.yml") -> Server:
     """A Rasa server with the project's model and credentials and its own endpoints file.
 
     `endpoints_text` replaces the default endpoints (SQLite tracker store at
     `tracker_db`), e.g. for PostgreSQL and Redis (bench/services.py); `model`
-    serves another model (the benchmark's stock Rasa).
+    serves another model and `credentials` other channels (the benchmark's
+    stock Rasa: Rasa's own REST channel).
     """
     if not model.exists():
         raise RuntimeError(f"{model} is missing: run `make train` first")
@@ -127,7 +129,7 @@ def rasa_server(log_dir: Path, action_url: str, tracker_db: Optional[Path],
     endpoints = log_dir / f"endpoints-{port}.yml"
     endpoints.write_text(endpoints_text or yaml.safe_dump(project_endpoints(f"{action_url}/webhook", tracker_db)))
     command = [str(BIN / "rasa"), "run", "--model", str(model), "--port", str(port), "-i", "127.0.0.1",
-               "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(endpoints),
+               "--credentials", str(credentials), "--endpoints", str(endpoints),
                *(extra or [])]
     return Server(f"rasa-{port}", command, port, log_dir, env)
 
