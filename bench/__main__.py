@@ -344,9 +344,11 @@ def render(run: Dict[str, Any]) -> str:
         "",
         "- **Training:** `rasa train --config <config> --domain domain.yml --data data --out <tmp>` with an empty "
         "training cache (`RASA_CACHE_DIRECTORY` in the temporary directory), wall-clock time of the whole command.",
-        "- **Serving:** `rasa run --model <model> --credentials credentials.yml --endpoints <tmp endpoints>` on a free "
+        "- **Serving:** `rasa run --model <model> --credentials <credentials> --endpoints <tmp endpoints>` on a free "
         "loopback port; the endpoints are the project's `endpoints.yml` with a fresh SQLite tracker store file and a "
-        "fresh action server (`python -m actions`, SQLite callback database) for each of ours and stock. Start time "
+        "fresh action server (`python -m actions`, SQLite callback database) for each of ours and stock. Ours runs "
+        "with the project's `credentials.yml` (its channels, with the admission gate and the graph runner); stock "
+        "with `rest:` alone (Rasa's own REST channel) and Rasa's `type: SQL` tracker store. Start time "
         "runs from launching the process until `GET /webhooks/rest/` answers; first reply until the first message "
         "is answered.",
         f"- **Load:** closed loop through `POST /webhooks/rest/webhook`: each simulated patient has conversations one "
