@@ -182,3 +182,35 @@ def test_one_vs_rest_models_use_scikit_learns_probabilities(pipeline, storage):
     classifier.train(data)  # the same featurized examples as the default model
     X = classifier._create_X([featurize(t) for t in ("does it hurt", "fees")])
     np.testing.assert_allclose(classifier._probabilities(X), classifier.clf.predict_proba(X), rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},  # words, as the first featurizer in config.yml
+        {"analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4},  # character n-grams, as the second
+    ],
+)
+def test_the_sentence_featurizer_gives_rasas_sentence_features_and_no_per_token_ones(storage, config):
+    from components.sentence_count_vectors import SentenceCountVectorsFeaturizer
+
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    data = training_data()
+    tokenizer.process_training_data(data)
+    featurizers = []
+    for cls in (CountVectorsFeaturizer, SentenceCountVectorsFeaturizer):
+        featurizer = cls.create({**cls.get_default_config(), **config}, storage, Resource(f"cmp-{cls.__name__}-{len(config)}"),
+                                ExecutionContext(graph_schema=None, node_name=cls.__name__))
+        featurizer.train(data)
+        featurizers.append(featurizer)
+    for text in ["does it hurt", "how much is a session", "zzz qqq unknown words", "hi"]:
+        rasas, ours = Message(data={TEXT: text}), Message(data={TEXT: text})
+        tokenizer.process([rasas, ours])
+        featurizers[0].process([rasas])
+        featurizers[1].process([ours])
+        rasa_sequence, rasa_sentence = rasas.get_sparse_features(TEXT)
+        our_sequence, our_sentence = ours.get_sparse_features(TEXT)
+        assert rasa_sequence is not None and our_sequence is None
+        assert our_sentence.features.shape == rasa_sentence.features.shape
+        assert (our_sentence.features != rasa_sentence.features).nnz == 0
+        assert our_sentence.features.nnz > 0 or text.startswith("zzz")
