@@ -37,10 +37,11 @@ database gives back only the latest session; the next read fetches it).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 from collections import OrderedDict
-from typing import Any, Iterable, NamedTuple, Optional, Text, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Text, Tuple
 
 import sqlalchemy as sa
 from rasa.core import tracker_store
@@ -67,8 +68,11 @@ _LATEST_SESSION = """
 SESSION_EVENTS = sa.text(f"SELECT data {_LATEST_SESSION} ORDER BY id")
 SESSION_EVENT_COUNT = sa.text(f"SELECT count(*) {_LATEST_SESSION}")
 ALL_EVENTS = sa.text("SELECT data FROM events WHERE sender_id = :sender_id ORDER BY id")
-# What a kept copy is checked against (SQLite's parameter style: the cache is SQLite only).
+# SQLite only (the kept copies and the direct writes), in sqlite3's parameter style.
+# What a kept copy is checked against:
 ROWS_MARKER = "SELECT max(id), count(*) FROM events WHERE sender_id = ?"
+INSERT_EVENT = ("INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) "
+                "VALUES (?, ?, ?, ?, ?, ?)")
 CACHE_SIZE = 128  # conversations; a 10-message conversation's copy is about 100 KB
 
 
@@ -121,8 +125,8 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         """The latest session (from the kept copy if the rows are unchanged), or all sessions."""
         if self._kept is None or fetch_events_from_all_sessions:
             return self._read(sender_id, fetch_events_from_all_sessions)
-        with self.engine.connect() as connection:  # the marker first: see the module docstring
-            marker = tuple(connection.exec_driver_sql(ROWS_MARKER, (sender_id,)).one())
+        with self._sqlite() as connection:  # the marker first: see the module docstring
+            marker = tuple(connection.execute(ROWS_MARKER, (sender_id,)).fetchone())
         kept = self._kept.get(sender_id)
         if kept is not None and kept.marker == marker:
             self._kept.move_to_end(sender_id)
@@ -150,41 +154,70 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         while len(self._kept) > CACHE_SIZE:
             self._kept.popitem(last=False)
 
-    def _stored_count(self, session: Any, tracker: DialogueStateTracker, kept: Optional[_Kept]) -> Tuple[int, bool]:
-        """How many of the tracker's events the database holds; True if that is the kept copy."""
-        if kept is not None:
-            marker = tuple(session.connection().exec_driver_sql(ROWS_MARKER, (tracker.sender_id,)).one())
-            known = kept.tracker.events
-            if (marker == kept.marker and len(tracker.events) >= len(known)
-                    and all(a is b for a, b in zip(tracker.events, known))):
-                return len(known), True  # the tracker continues the kept copy, which is all stored
-        return session.execute(SESSION_EVENT_COUNT, self._parameters(tracker.sender_id)).scalar(), False
+    @contextlib.contextmanager
+    def _sqlite(self) -> Iterator[Any]:
+        """The process's sqlite3 connection from the pool, without SQLAlchemy's session layers."""
+        connection = self.engine.raw_connection()
+        try:
+            yield connection.connection
+        finally:
+            connection.close()  # back to the pool
+
+    @staticmethod
+    def _rows(tracker: DialogueStateTracker, stored: int) -> List[Dict[Text, Any]]:
+        """The events after the first `stored`, as rows of Rasa's events table."""
+        rows = []
+        for event in itertools.islice(tracker.events, stored, None):
+            data = event.as_dict()
+            rows.append({
+                "sender_id": tracker.sender_id,
+                "type_name": event.type_name,
+                "timestamp": data.get("timestamp"),
+                "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                "action_name": data.get("name"),
+                "data": json.dumps(data),
+            })
+        return rows
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Add the events not stored yet, in one transaction."""
         await self.stream_events(tracker)
-        # Forget the copy first: if this write fails, the next read goes to the database.
-        kept = self._kept.pop(tracker.sender_id, None) if self._kept is not None else None
+        if self._kept is not None:
+            return self._save_sqlite(tracker)
         with self.session_scope() as session:
-            stored, continues_kept = self._stored_count(session, tracker, kept)
-            rows = []
-            for event in itertools.islice(tracker.events, stored, None):
-                data = event.as_dict()
-                rows.append({
-                    "sender_id": tracker.sender_id,
-                    "type_name": event.type_name,
-                    "timestamp": data.get("timestamp"),
-                    "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-                    "action_name": data.get("name"),
-                    "data": json.dumps(data),
-                })
-            marker = None
+            stored = session.execute(SESSION_EVENT_COUNT, self._parameters(tracker.sender_id)).scalar()
+            rows = self._rows(tracker, stored)
             if rows:
                 session.execute(self.SQLEvent.__table__.insert(), rows)
-                if self._kept is not None:  # inside the write: nobody else can add rows now
-                    marker = tuple(session.connection().exec_driver_sql(ROWS_MARKER, (tracker.sender_id,)).one())
-            elif continues_kept:
-                marker = kept.marker  # nothing new: the copy still matches
             session.commit()
-        if marker is not None:
-            self._keep(tracker.sender_id, tracker, marker)
+
+    def _save_sqlite(self, tracker: DialogueStateTracker) -> None:
+        """Save as `save` does, on the sqlite3 connection itself, and keep a copy."""
+        sender_id = tracker.sender_id
+        # Forget the copy first: if this write fails, the next read goes to the database.
+        kept = self._kept.pop(sender_id, None)
+        with self._sqlite() as connection:
+            try:
+                marker = None
+                if kept is not None:
+                    marker = tuple(connection.execute(ROWS_MARKER, (sender_id,)).fetchone())
+                known = kept.tracker.events if kept is not None else ()
+                if (kept is not None and marker == kept.marker and len(tracker.events) >= len(known)
+                        and all(a is b for a, b in zip(tracker.events, known))):
+                    stored = len(known)  # the tracker continues the kept copy, which is all stored
+                else:
+                    marker = None
+                    stored = connection.execute(str(SESSION_EVENT_COUNT), self._parameters(sender_id)).fetchone()[0]
+                rows = self._rows(tracker, stored)
+                if rows:
+                    connection.executemany(INSERT_EVENT, [
+                        (r["sender_id"], r["type_name"], r["timestamp"], r["intent_name"], r["action_name"], r["data"])
+                        for r in rows])
+                    # Inside the write: nobody else can add rows before the commit.
+                    marker = tuple(connection.execute(ROWS_MARKER, (sender_id,)).fetchone())
+                connection.commit()
+            except BaseException:
+                connection.rollback()
+                raise
+        if marker is not None:  # unchanged (nothing new) or read inside the write
+            self._keep(sender_id, tracker, marker)

@@ -246,11 +246,11 @@ def test_a_failed_save_forgets_the_copy(tmp_path, monkeypatch):
     tracker = run(one.retrieve("k"))
     tracker.update(UserUttered("lost", {"name": "greet", "confidence": 1.0}))
 
-    def fail(*_args, **_kwargs):
-        raise sa.exc.OperationalError("INSERT", {}, Exception("database is locked"))
+    import stores.sql_tracker_store as module
 
-    monkeypatch.setattr(sa.orm.Session, "commit", fail)
-    with pytest.raises(sa.exc.OperationalError):
+    # The write fails (as with a full disk or a locked file): nothing of it may stay.
+    monkeypatch.setattr(module, "INSERT_EVENT", "INSERT INTO no_such_table VALUES (?, ?, ?, ?, ?, ?)")
+    with pytest.raises(sqlite3.OperationalError):
         run(one.save(tracker))
     monkeypatch.undo()
     statements = count_statements(one)
