@@ -33,6 +33,9 @@ writing to the same file is seen. On save, the events that are new since
 that copy are the ones inserted; otherwise the store counts the stored rows as
 Rasa does. A conversation that spans a session start is not kept (the
 database gives back only the latest session; the next read fetches it).
+These checks and the SQLite writes run on the sqlite3 connection itself:
+SQLAlchemy's session layers cost more than the database work (saving a
+message's events went from about 0.7 to 0.37 ms).
 """
 
 from __future__ import annotations
