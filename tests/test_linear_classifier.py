@@ -203,7 +203,8 @@ def test_the_sentence_featurizer_gives_rasas_sentence_features_and_no_per_token_
                                 ExecutionContext(graph_schema=None, node_name=cls.__name__))
         featurizer.train(data)
         featurizers.append(featurizer)
-    for text in ["does it hurt", "how much is a session", "zzz qqq unknown words", "hi"]:
+    # known words, a repeated word (counts above 1), unknown words, one word
+    for text in ["does it hurt", "how much is a session session", "zzz qqq unknown words", "hi"]:
         rasas, ours = Message(data={TEXT: text}), Message(data={TEXT: text})
         tokenizer.process([rasas, ours])
         featurizers[0].process([rasas])
@@ -212,5 +213,7 @@ def test_the_sentence_featurizer_gives_rasas_sentence_features_and_no_per_token_
         our_sequence, our_sentence = ours.get_sparse_features(TEXT)
         assert rasa_sequence is not None and our_sequence is None
         assert our_sentence.features.shape == rasa_sentence.features.shape
+        assert our_sentence.features.dtype == rasa_sentence.features.dtype
         assert (our_sentence.features != rasa_sentence.features).nnz == 0
+        np.testing.assert_array_equal(our_sentence.features.col, rasa_sentence.features.col)  # same order
         assert our_sentence.features.nnz > 0 or text.startswith("zzz")
