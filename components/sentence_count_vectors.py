@@ -8,6 +8,9 @@ features alone (DIET read both). This featurizer keeps Rasa's vocabulary,
 training and settings and skips the per-token pass: the same sentence
 features, and half the featurizer's work per message (about a tenth of the
 Rasa server's CPU with the two featurizers in config.yml, `make profile`).
+It makes no features at all for intents, action names and response keys
+(Rasa makes per-token ones for those), so it suits a pipeline whose models
+read sentence features only: not DIET, TED or ResponseSelector.
 
 It also counts the n-grams of the one text itself, with the vectorizer's own
 analyzer and vocabulary, instead of calling ``CountVectorizer.transform``:
@@ -53,7 +56,7 @@ class SentenceCountVectorsFeaturizer(CountVectorsFeaturizer):
         if counting is None:
             counting = self._counting = {}
         known = counting.get(attribute)
-        if known is None or known[0] is not vectorizer:
+        if known is None or known[0] is not vectorizer or known[2] is not getattr(vectorizer, "vocabulary_", None):
             vectorizer.transform([""])  # sets vocabulary_ if the model was loaded with a fixed vocabulary
             known = counting[attribute] = (vectorizer, vectorizer.build_analyzer(), vectorizer.vocabulary_)
         _, analyze, vocabulary = known

@@ -25,14 +25,20 @@ With an SQLite file it also keeps a copy of the last ``CACHE_SIZE``
 conversations it read or wrote. Reading a conversation back (the query, then
 decoding and replaying every event of the session) was the largest cost per
 message left (1 ms of about 6; `make profile`): each message re-reads the
-whole session. The copy is used only when the database still holds exactly
-the rows it was made from: one indexed query (the highest row id and the row
-count of that conversation, read *before* the events, so a write in between
-makes the copy out of date, never the reverse) decides, so another process
-writing to the same file is seen. On save, the events that are new since
-that copy are the ones inserted; otherwise the store counts the stored rows as
-Rasa does. A conversation that spans a session start is not kept (the
-database gives back only the latest session; the next read fetches it).
+whole session. A copy is kept only when the database holds exactly its
+events (after reading them, or after a save that continued a kept copy or
+wrote a whole new session), and used only while the conversation's rows are
+unchanged: one indexed query (the highest row id, the row count and the
+newest timestamp of that conversation, read *before* the events, so a write
+in between makes the copy out of date, never the reverse) decides, so another
+process writing to the same file, or the privacy purge, is seen. A save takes
+SQLite's write lock before it checks, so no other process can write in
+between. On save, the events that are new since the copy are the ones
+inserted; otherwise the store counts the stored rows as Rasa does. A
+conversation that spans a session start is not kept (the database gives
+back only the latest session; the next read fetches it). Copies are dropped
+after ``KEEP_SECONDS`` without use and when the model (and its domain)
+changes.
 These checks and the SQLite writes run on the sqlite3 connection itself:
 SQLAlchemy's session layers cost more than the database work (saving a
 message's events went from about 0.7 to 0.37 ms).
@@ -43,11 +49,13 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import time
 from collections import OrderedDict
 from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Text, Tuple
 
 import sqlalchemy as sa
 from rasa.core import tracker_store
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
@@ -73,15 +81,22 @@ SESSION_EVENT_COUNT = sa.text(f"SELECT count(*) {_LATEST_SESSION}")
 ALL_EVENTS = sa.text("SELECT data FROM events WHERE sender_id = :sender_id ORDER BY id")
 # SQLite only (the kept copies and the direct writes), in sqlite3's parameter style.
 # What a kept copy is checked against:
-ROWS_MARKER = "SELECT max(id), count(*) FROM events WHERE sender_id = ?"
+# (SQLite reuses the ids of deleted rows: the newest timestamp tells a purged and
+# rewritten conversation apart.)
+ROWS_MARKER = "SELECT max(id), count(*), max(timestamp) FROM events WHERE sender_id = ?"
 INSERT_EVENT = ("INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) "
                 "VALUES (?, ?, ?, ?, ?, ?)")
 CACHE_SIZE = 128  # conversations; a 10-message conversation's copy is about 100 KB
+# A copy is forgotten this long after its conversation was last read or saved
+# (Rasa's default session length), so the privacy purge's deletions do not
+# linger in memory.
+KEEP_SECONDS = 3600
 
 
 class _Kept(NamedTuple):
     tracker: DialogueStateTracker  # a private copy, never handed out
-    marker: Tuple[Any, ...]  # the conversation's (highest row id, row count) it matches
+    marker: Tuple[Any, ...]  # the conversation's (highest row id, row count, newest timestamp) it matches
+    since: float  # time.monotonic() when kept
 
 
 def _latest_session_only(events: Iterable[Event]) -> bool:
@@ -121,6 +136,17 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         self._kept = OrderedDict()
 
+    @property
+    def domain(self) -> Domain:
+        """The model's domain (Rasa sets it on each model load)."""
+        return self._domain
+
+    @domain.setter
+    def domain(self, domain: Optional[Domain]) -> None:
+        self._domain = domain or Domain.empty()
+        if getattr(self, "_kept", None):
+            self._kept.clear()  # the copies carry the old domain's slots
+
     def _parameters(self, sender_id: Text) -> dict:
         return {"sender_id": sender_id, "session_started": SessionStarted.type_name}
 
@@ -131,7 +157,8 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         with self._sqlite() as connection:  # the marker first: see the module docstring
             marker = tuple(connection.execute(ROWS_MARKER, (sender_id,)).fetchone())
         kept = self._kept.get(sender_id)
-        if kept is not None and kept.marker == marker:
+        if kept is not None and kept.marker == marker and time.monotonic() - kept.since < KEEP_SECONDS:
+            self._kept[sender_id] = kept._replace(since=time.monotonic())
             self._kept.move_to_end(sender_id)
             return kept.tracker.copy()
         tracker = self._read(sender_id, False)
@@ -152,10 +179,13 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         if tracker is None or not _latest_session_only(tracker.events):
             self._kept.pop(sender_id, None)
             return
-        self._kept[sender_id] = _Kept(tracker.copy(), marker)
+        now = time.monotonic()
+        self._kept[sender_id] = _Kept(tracker.copy(), marker, now)
         self._kept.move_to_end(sender_id)
         while len(self._kept) > CACHE_SIZE:
             self._kept.popitem(last=False)
+        while self._kept and now - next(iter(self._kept.values())).since >= KEEP_SECONDS:
+            self._kept.popitem(last=False)  # least recently used first: stop at the first recent one
 
     @contextlib.contextmanager
     def _sqlite(self) -> Iterator[Any]:
@@ -201,6 +231,9 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         kept = self._kept.pop(sender_id, None)
         with self._sqlite() as connection:
             try:
+                # Take the write lock first: no other process can add rows between
+                # the check below and the commit.
+                connection.execute("BEGIN IMMEDIATE")
                 marker = None
                 if kept is not None:
                     marker = tuple(connection.execute(ROWS_MARKER, (sender_id,)).fetchone())
@@ -216,8 +249,12 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
                     connection.executemany(INSERT_EVENT, [
                         (r["sender_id"], r["type_name"], r["timestamp"], r["intent_name"], r["action_name"], r["data"])
                         for r in rows])
-                    # Inside the write: nobody else can add rows before the commit.
-                    marker = tuple(connection.execute(ROWS_MARKER, (sender_id,)).fetchone())
+                    # Keep a copy only if the database now holds exactly this tracker:
+                    # it continued the kept copy, or the session had no rows before.
+                    # (A tracker that differs from the stored rows, say from Rasa's
+                    # HTTP API, is saved as Rasa saves it, and read back next time.)
+                    if marker is not None or stored == 0:
+                        marker = tuple(connection.execute(ROWS_MARKER, (sender_id,)).fetchone())
                 connection.commit()
             except BaseException:
                 connection.rollback()

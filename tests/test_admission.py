@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from types import SimpleNamespace
 
 import pytest
 
@@ -37,21 +38,26 @@ def test_a_bad_limit_is_logged(monkeypatch, caplog):
     assert "MAX_CONCURRENT_MESSAGES='lots'" in caplog.text
 
 
+def message(sender: str, index: int = 0) -> SimpleNamespace:
+    """What the channels pass on: a UserMessage has a sender_id."""
+    return SimpleNamespace(sender_id=sender, index=index)
+
+
 async def _burst(count: int, hold: float = 0.01):
-    """Send `count` messages at once; record how many ran together and the order they got in."""
+    """Send `count` messages of different patients at once; record how many ran together and their order."""
     running, peak, order = 0, 0, []
 
-    async def handle(index: int) -> int:
+    async def handle(msg: SimpleNamespace) -> int:
         nonlocal running, peak
-        order.append(index)
+        order.append(msg.index)
         running += 1
         peak = max(peak, running)
         await asyncio.sleep(hold)  # a wait inside the message, as for the action server
         running -= 1
-        return index * 10
+        return msg.index * 10
 
     handler = admission.gated(handle)
-    results = await asyncio.gather(*(handler(i) for i in range(count)))
+    results = await asyncio.gather(*(handler(message(f"patient-{i}", i)) for i in range(count)))
     return results, peak, order
 
 
@@ -77,16 +83,16 @@ def test_a_message_whose_client_gave_up_leaves_the_queue(monkeypatch):
         release = asyncio.Event()
         served = []
 
-        async def handle(name: str) -> None:
-            served.append(name)
-            if name == "first":
+        async def handle(msg: SimpleNamespace) -> None:
+            served.append(msg.sender_id)
+            if msg.sender_id == "first":
                 await release.wait()
 
         handler = admission.gated(handle)
-        first = asyncio.create_task(handler("first"))
+        first = asyncio.create_task(handler(message("first")))
         await asyncio.sleep(0)
-        gave_up = asyncio.create_task(handler("gave up"))
-        last = asyncio.create_task(handler("last"))
+        gave_up = asyncio.create_task(handler(message("gave up")))
+        last = asyncio.create_task(handler(message("last")))
         await asyncio.sleep(0)
         gave_up.cancel()  # the client disconnected while waiting
         release.set()
@@ -97,24 +103,49 @@ def test_a_message_whose_client_gave_up_leaves_the_queue(monkeypatch):
 
     served, gate = asyncio.run(scenario())
     assert served == ["first", "last"]
-    assert not gate.locked()  # every turn was given back
+    assert not gate.slots.locked()  # every turn was given back
+    assert not gate._conversations and not gate._waiting  # and every queue forgotten
 
 
 def test_an_error_in_a_message_gives_its_turn_back(monkeypatch):
     monkeypatch.setenv("MAX_CONCURRENT_MESSAGES", "1")
 
     async def scenario():
-        async def handle(fail: bool) -> str:
-            if fail:
+        async def handle(msg: SimpleNamespace) -> str:
+            if msg.index:
                 raise RuntimeError("the tracker store is locked")
             return "answered"
 
         handler = admission.gated(handle)
         with pytest.raises(RuntimeError):
-            await handler(True)
-        return await asyncio.wait_for(handler(False), timeout=5)
+            await handler(message("a", 1))
+        return await asyncio.wait_for(handler(message("a", 0)), timeout=5)
 
     assert asyncio.run(scenario()) == "answered"
+
+
+def test_one_patients_messages_wait_for_each_other_without_holding_slots(monkeypatch):
+    # Two slots. One patient sends three messages at once, another patient one:
+    # the first patient's messages run one after the other, in order, and the
+    # other patient gets the second slot at once instead of queueing behind them.
+    monkeypatch.setenv("MAX_CONCURRENT_MESSAGES", "2")
+
+    async def scenario():
+        events = []
+
+        async def handle(msg: SimpleNamespace) -> None:
+            events.append(("start", msg.sender_id, msg.index))
+            await asyncio.sleep(0.02)
+            events.append(("end", msg.sender_id, msg.index))
+
+        handler = admission.gated(handle)
+        await asyncio.gather(*(handler(message("busy", i)) for i in range(3)), handler(message("other", 9)))
+        return events
+
+    events = asyncio.run(scenario())
+    busy = [e for e in events if e[1] == "busy"]
+    assert busy == [(kind, "busy", i) for i in range(3) for kind in ("start", "end")]  # one at a time, in order
+    assert events.index(("start", "other", 9)) < events.index(("end", "busy", 0))  # not stuck behind them
 
 
 def test_each_event_loop_has_its_own_gate():

@@ -276,3 +276,51 @@ def test_an_in_memory_database_keeps_no_copy():
     memory = SQLTrackerStore(domain=DOMAIN, dialect="sqlite", db="")
     run(memory.save(conversation("m", "hi")))
     assert memory._kept is None
+
+
+def test_a_tracker_that_differs_from_the_stored_rows_is_not_kept(tmp_path):
+    # Rasa saves a tracker by counting the stored rows and adding the rest; if the
+    # tracker's first events are not those rows (Rasa's HTTP API can replace a
+    # conversation's events), the database ends up different from the tracker.
+    path = tmp_path / "t.db"
+    one = store(path)
+    run(one.save(conversation("k", "hi")))
+    other = conversation("k", "X", "Y")  # new objects, a different first message
+    run(one.save(other))
+    assert as_dicts(run(one.retrieve("k"))) == as_dicts(fresh_read(path, "k"))
+
+
+def test_a_purged_and_rewritten_conversation_is_read_from_the_database(tmp_path):
+    # The privacy purge deletes rows from another process; SQLite then reuses
+    # their ids, so a new conversation under the same id can have the same
+    # highest id and row count: the newest timestamp still differs.
+    path = tmp_path / "t.db"
+    one, two = store(path), store(path)
+    run(one.save(conversation("k", "secret old")))
+    run(one.retrieve("k"))  # one keeps a copy
+    with sqlite3.connect(path) as db:
+        db.execute("DELETE FROM events WHERE sender_id = 'k'")
+    run(two.save(conversation("k", "new patient")))
+    assert [e.text for e in run(one.retrieve("k")).events if isinstance(e, UserUttered)] == ["new patient"]
+
+
+def test_a_new_model_drops_the_copies(tmp_path):
+    one = store(tmp_path / "t.db")
+    run(one.save(conversation("k", "hi")))
+    assert "k" in one._kept
+    one.domain = DOMAIN  # what Rasa does when it loads a model
+    assert not one._kept
+    assert one.domain is DOMAIN
+
+
+def test_copies_are_forgotten_after_a_while(tmp_path, monkeypatch):
+    import stores.sql_tracker_store as module
+
+    one = store(tmp_path / "t.db")
+    run(one.save(conversation("old", "hi")))
+    monkeypatch.setattr(module, "KEEP_SECONDS", 0)
+    statements = count_statements(one)
+    run(one.retrieve("old"))  # too old: read from the database
+    assert any("SELECT data" in sql for sql in statements)
+    run(one.save(conversation("new", "hi")))
+    assert "old" not in one._kept
