@@ -14,6 +14,12 @@ changes afterwards (``_choose_last_user_input`` and
 tracker changes between them. Rules, training and settings are Rasa's.
 ``tests/test_rule_policy.py`` checks that whole conversations get the same
 predictions as with Rasa's RulePolicy.
+
+Rasa's config validator looks for its own class by identity: it warns at
+training that "'RulePolicy' is not included in the model's policy
+configuration" (wrong: the default restart and back handling is inherited)
+and skips its check that ``core_fallback_action_name`` is in the domain, so
+``train`` runs that check itself.
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ from typing import Any, Dict, List, Optional, Text, Tuple
 from rasa.core.policies.policy import PolicyPrediction
 from rasa.core.policies.rule_policy import RulePolicy as RasaRulePolicy
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
 from rasa.shared.core.constants import USER
 from rasa.shared.core.domain import Domain, State
+from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 
@@ -38,6 +46,11 @@ def _own_copy(states: List[State]) -> List[State]:
 )
 class RulePolicy(RasaRulePolicy):
     """RulePolicy that builds a tracker's past states once per prediction."""
+
+    def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
+        """Check the fallback action against the domain (as Rasa's validator would), then train as Rasa does."""
+        self.raise_if_incompatible_with_domain(self.config, domain)
+        return super().train(training_trackers, domain, **kwargs)
 
     def _predict(self, tracker: DialogueStateTracker, domain: Domain) -> Tuple[PolicyPrediction, Optional[Text]]:
         """Rasa's prediction, with the states built at most once for this tracker."""

@@ -98,3 +98,27 @@ def test_the_states_are_built_once_per_prediction_and_not_kept(agent, monkeypatc
     assert len(predictions) >= 2
     assert expected(len(builds), len(predictions)), (len(builds), len(predictions))
     assert "_create_states" not in vars(policy.featurizer)  # nothing left behind
+
+
+@pytest.mark.parametrize(
+    "fallback, fails",
+    [
+        ("action_clinic_contact", False),  # config.yml's fallback, in the domain
+        ("action_nobody_wrote", True),  # a typo in config.yml: refused at training, as Rasa's validator would
+    ],
+)
+def test_training_checks_the_fallback_action_against_the_domain(tmp_path, fallback, fails):
+    from rasa.engine.graph import ExecutionContext
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.core.domain import Domain, InvalidDomain
+
+    domain = Domain.from_yaml('version: "3.1"\nintents: [greet]\nactions: [action_clinic_contact]\n')
+    config = {**rule_policy.RulePolicy.get_default_config(), "core_fallback_action_name": fallback}
+    policy = rule_policy.RulePolicy.create(config, LocalModelStorage(tmp_path), Resource("rules"),
+                                           ExecutionContext(graph_schema=None, node_name="rules"))
+    if fails:
+        with pytest.raises(InvalidDomain, match="action_nobody_wrote"):
+            policy.train([], domain)
+    else:
+        policy.train([], domain)
