@@ -51,7 +51,7 @@ import itertools
 import json
 import time
 from collections import OrderedDict
-from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Text, Tuple
+from typing import Any, Iterable, Iterator, List, NamedTuple, Optional, Text, Tuple
 
 import sqlalchemy as sa
 from rasa.core import tracker_store
@@ -84,8 +84,9 @@ ALL_EVENTS = sa.text("SELECT data FROM events WHERE sender_id = :sender_id ORDER
 # (SQLite reuses the ids of deleted rows: the newest timestamp tells a purged and
 # rewritten conversation apart.)
 ROWS_MARKER = "SELECT max(id), count(*), max(timestamp) FROM events WHERE sender_id = ?"
-INSERT_EVENT = ("INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) "
-                "VALUES (?, ?, ?, ?, ?, ?)")
+# The columns of Rasa's events table that a save fills, in the order of `_rows`.
+COLUMNS = ("sender_id", "type_name", "timestamp", "intent_name", "action_name", "data")
+INSERT_EVENT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 CACHE_SIZE = 128  # conversations; a 10-message conversation's copy is about 100 KB
 # A copy is forgotten this long after its conversation was last read or saved
 # (Rasa's default session length), so the privacy purge's deletions do not
@@ -104,6 +105,17 @@ def _latest_session_only(events: Iterable[Event]) -> bool:
     events = list(events)
     starts = [event.timestamp for event in events if isinstance(event, SessionStarted)]
     return not starts or all(event.timestamp >= starts[-1] for event in events)
+
+
+def _marker(connection: Any, sender_id: Text) -> Tuple[Any, ...]:
+    """The conversation's (highest row id, row count, newest timestamp), on an sqlite3 connection."""
+    return tuple(connection.execute(ROWS_MARKER, (sender_id,)).fetchone())
+
+
+def _continues(tracker: DialogueStateTracker, kept: DialogueStateTracker) -> bool:
+    """Whether the tracker is the kept copy plus new events (the same event objects first)."""
+    known = kept.events
+    return len(tracker.events) >= len(known) and all(a is b for a, b in zip(tracker.events, known))
 
 
 def _tune(connection: Any, _record: Any) -> None:
@@ -155,7 +167,7 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         if self._kept is None or fetch_events_from_all_sessions:
             return self._read(sender_id, fetch_events_from_all_sessions)
         with self._sqlite() as connection:  # the marker first: see the module docstring
-            marker = tuple(connection.execute(ROWS_MARKER, (sender_id,)).fetchone())
+            marker = _marker(connection, sender_id)
         kept = self._kept.get(sender_id)
         if kept is not None and kept.marker == marker and time.monotonic() - kept.since < KEEP_SECONDS:
             self._kept[sender_id] = kept._replace(since=time.monotonic())
@@ -197,19 +209,19 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
             connection.close()  # back to the pool
 
     @staticmethod
-    def _rows(tracker: DialogueStateTracker, stored: int) -> List[Dict[Text, Any]]:
-        """The events after the first `stored`, as rows of Rasa's events table."""
+    def _rows(tracker: DialogueStateTracker, stored: int) -> List[Tuple[Any, ...]]:
+        """The events after the first `stored`, as rows of Rasa's events table (`COLUMNS`)."""
         rows = []
         for event in itertools.islice(tracker.events, stored, None):
             data = event.as_dict()
-            rows.append({
-                "sender_id": tracker.sender_id,
-                "type_name": event.type_name,
-                "timestamp": data.get("timestamp"),
-                "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-                "action_name": data.get("name"),
-                "data": json.dumps(data),
-            })
+            rows.append((
+                tracker.sender_id,
+                event.type_name,
+                data.get("timestamp"),
+                data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                data.get("name"),
+                json.dumps(data),
+            ))
         return rows
 
     async def save(self, tracker: DialogueStateTracker) -> None:
@@ -221,7 +233,7 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
             stored = session.execute(SESSION_EVENT_COUNT, self._parameters(tracker.sender_id)).scalar()
             rows = self._rows(tracker, stored)
             if rows:
-                session.execute(self.SQLEvent.__table__.insert(), rows)
+                session.execute(self.SQLEvent.__table__.insert(), [dict(zip(COLUMNS, row)) for row in rows])
             session.commit()
 
     def _save_sqlite(self, tracker: DialogueStateTracker) -> None:
@@ -234,27 +246,21 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
                 # Take the write lock first: no other process can add rows between
                 # the check below and the commit.
                 connection.execute("BEGIN IMMEDIATE")
-                marker = None
-                if kept is not None:
-                    marker = tuple(connection.execute(ROWS_MARKER, (sender_id,)).fetchone())
-                known = kept.tracker.events if kept is not None else ()
-                if (kept is not None and marker == kept.marker and len(tracker.events) >= len(known)
-                        and all(a is b for a, b in zip(tracker.events, known))):
-                    stored = len(known)  # the tracker continues the kept copy, which is all stored
+                marker = _marker(connection, sender_id) if kept is not None else None
+                if kept is not None and marker == kept.marker and _continues(tracker, kept.tracker):
+                    stored = len(kept.tracker.events)  # the kept copy is all stored
                 else:
                     marker = None
                     stored = connection.execute(str(SESSION_EVENT_COUNT), self._parameters(sender_id)).fetchone()[0]
                 rows = self._rows(tracker, stored)
                 if rows:
-                    connection.executemany(INSERT_EVENT, [
-                        (r["sender_id"], r["type_name"], r["timestamp"], r["intent_name"], r["action_name"], r["data"])
-                        for r in rows])
+                    connection.executemany(INSERT_EVENT, rows)
                     # Keep a copy only if the database now holds exactly this tracker:
                     # it continued the kept copy, or the session had no rows before.
                     # (A tracker that differs from the stored rows, say from Rasa's
                     # HTTP API, is saved as Rasa saves it, and read back next time.)
                     if marker is not None or stored == 0:
-                        marker = tuple(connection.execute(ROWS_MARKER, (sender_id,)).fetchone())
+                        marker = _marker(connection, sender_id)
                 connection.commit()
             except BaseException:
                 connection.rollback()
