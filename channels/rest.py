@@ -31,7 +31,8 @@ messages) are the same as with Rasa's own ``rest`` channel. Differences from
 Loading this module also installs ``channels.action_fallback`` (the Rasa
 server answers from the clinic profile when the action server cannot be
 reached), ``channels.graph_runner`` (the model's graph runs without dask's
-scheduler) and ``HidePersonalData`` (no message text in the two Rasa log lines
+scheduler), ``channels.domain_check`` (Rasa's per-message "is the domain
+empty?" check without building an empty domain) and ``HidePersonalData`` (no message text in the two Rasa log lines
 that would repeat it).
 """
 
@@ -52,7 +53,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels import action_fallback, admission, graph_runner
+from channels import action_fallback, admission, domain_check, graph_runner
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ MAX_SENDER_CHARS = 255  # the sender_id column of Rasa's SQL tracker store
 TOO_LONG = "Sorry, that message is too long for me. Please ask your question in a few sentences."
 
 action_fallback.install()
+domain_check.install()
 graph_runner.install()
 
 

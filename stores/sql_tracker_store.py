@@ -61,6 +61,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from stores import event_types
+from stores.tracker_copy import Tracker, copy_of
 
 # How long a write waits for another process's write (Python's sqlite3 default too).
 BUSY_TIMEOUT_MS = 5_000
@@ -184,7 +185,7 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
             events = [json.loads(data) for data in session.execute(query, self._parameters(sender_id)).scalars()]
         if not self.domain or not events:
             return None
-        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        return Tracker.from_dict(sender_id, events, self.domain.slots)
 
     def _keep(self, sender_id: Text, tracker: Optional[DialogueStateTracker], marker: Tuple[Any, ...]) -> None:
         """Keep a copy of the conversation as the database holds it (or forget it)."""
@@ -192,7 +193,7 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
             self._kept.pop(sender_id, None)
             return
         now = time.monotonic()
-        self._kept[sender_id] = _Kept(tracker.copy(), marker, now)
+        self._kept[sender_id] = _Kept(copy_of(tracker), marker, now)
         self._kept.move_to_end(sender_id)
         while len(self._kept) > CACHE_SIZE:
             self._kept.popitem(last=False)

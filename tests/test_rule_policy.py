@@ -13,6 +13,7 @@ from rasa.core.policies.rule_policy import RulePolicy as RasaRulePolicy
 from rasa.utils.endpoints import EndpointConfig
 
 from components import rule_policy
+from stores.sql_tracker_store import SQLTrackerStore
 from tests.conftest import MODEL
 from tests.servers import action_server
 from tests.test_graph_runner import comparable
@@ -26,6 +27,9 @@ CONVERSATIONS = [
     ["is it the same as acupuncture?", "I have chest pain and can't breathe", "I'm on blood thinners, can I?",
      "what should I do after my appointment?", "are you a real person?"],
     ["do you direct bill to insurance", "no thanks", "asdf qwerty", "??", "how long does a session take"],
+    # Rasa's own turns: a restart, an undone message, a new session, each mid-conversation.
+    ["hi", "does it hurt?", "/restart", "how long does a session take", "/back", "is it acupuncture?",
+     "/session_start", "can someone call me back?", "/back", "Sam", "/restart", "thanks"],
 ]
 
 
@@ -35,8 +39,13 @@ def agent(tmp_path_factory):
         pytest.fail(f"{MODEL} is missing: run `make train` (make test does) first")
     folder = tmp_path_factory.mktemp("rule-policy")
     actions = action_server(folder, env={"CALLBACK_DB_URL": f"sqlite:///{folder / 'callbacks.db'}"}).start()
+    # The project's tracker store, as served: it keeps conversations and hands out
+    # copies sharing the event objects, which is what lets the policy go on from
+    # a conversation's kept states.
+    store = SQLTrackerStore(dialect="sqlite", db=str(folder / "trackers.db"))
     try:
-        yield Agent.load(str(MODEL), action_endpoint=EndpointConfig(url=f"{actions.url}/webhook"))
+        yield Agent.load(str(MODEL), action_endpoint=EndpointConfig(url=f"{actions.url}/webhook"),
+                         tracker_store=store)
     finally:
         actions.stop()
 
@@ -74,12 +83,60 @@ def _policy(agent):
                 if node._component_class is rule_policy.RulePolicy)
 
 
+def test_every_prediction_gets_the_states_rasa_builds_and_most_go_on_from_kept_ones(agent, monkeypatch):
+    policy = _policy(agent)
+    domain = agent.processor.domain
+    original = rule_policy.SessionStates.states
+    continued, calls, differing = [], [], []
+
+    def checked(self, tracker, for_domain, omit_unset_slots):
+        ours = original(self, tracker, for_domain, omit_unset_slots)
+        # Rasa's full build, from the same tracker, after ours (which must not have changed it).
+        rasas = for_domain.states_for_tracker_history(tracker, omit_unset_slots=omit_unset_slots)
+        calls.append(1)
+        if ours != rasas:
+            differing.append((tracker.sender_id, len(tracker.events), ours, rasas))
+        return ours
+
+    original_continues = rule_policy.SessionStates._continues
+
+    def counting_continues(*args):
+        result = original_continues(*args)
+        continued.append(result)
+        return result
+
+    original_keys = rule_policy.RulePolicy._get_possible_keys
+    keys_checked, keys_differing = [], []
+
+    def checked_keys(self, lookup, states):
+        ours = original_keys(self, lookup, states)
+        rasas = RasaRulePolicy._get_possible_keys(self, lookup, states)
+        keys_checked.append(bool(ours))
+        if ours != rasas:
+            keys_differing.append((states, ours, rasas))
+        return ours
+
+    monkeypatch.setattr(rule_policy.SessionStates, "states", checked)
+    monkeypatch.setattr(rule_policy.SessionStates, "_continues", staticmethod(counting_continues))
+    monkeypatch.setattr(rule_policy.RulePolicy, "_get_possible_keys", checked_keys)
+    for index, texts in enumerate(CONVERSATIONS):
+        converse(agent, f"states-{index}", texts)
+    assert domain is not None and calls
+    assert not differing, differing[0]
+    # The rule lookup on fewer rules finds the rules Rasa's finds (some found, some not).
+    assert not keys_differing, keys_differing[0]
+    assert any(keys_checked) and not all(keys_checked)
+    # The kept states were used for most predictions (not rebuilt from the session start).
+    assert sum(continued) > len(calls) / 2, (sum(continued), len(calls))
+
+
 @pytest.mark.parametrize("predict, expected", [
-    (rule_policy.RulePolicy._predict, lambda builds, predictions: builds == predictions),  # ours: once each
+    # ours: no full build of the states when serving (they come from SessionStates)
+    (rule_policy.RulePolicy._predict, lambda builds, predictions: builds == 0),
     # Rasa's: twice for each prediction right after a message (text, then intent)
     (RasaRulePolicy._predict, lambda builds, predictions: builds > predictions),
 ])
-def test_the_states_are_built_once_per_prediction_and_not_kept(agent, monkeypatch, predict, expected):
+def test_the_states_are_not_rebuilt_from_the_start_for_each_prediction(agent, monkeypatch, predict, expected):
     policy = _policy(agent)
     original = type(policy.featurizer)._create_states
     builds, predictions = [], []
@@ -122,3 +179,58 @@ def test_training_checks_the_fallback_action_against_the_domain(tmp_path, fallba
             policy.train([], domain)
     else:
         policy.train([], domain)
+
+
+def test_the_debug_text_of_the_states_is_made_only_for_a_debug_log(caplog):
+    import logging
+
+    from rasa.core.policies.policy import Policy
+
+    states = [{}, {"prev_action": {"action_name": "action_listen"}, "user": {"intent": "greet"}}]
+    with caplog.at_level(logging.INFO, logger="rasa.core.policies.rule_policy"):
+        assert rule_policy.RulePolicy.format_tracker_states(states) == ""
+    with caplog.at_level(logging.DEBUG, logger="rasa.core.policies.rule_policy"):
+        text = rule_policy.RulePolicy.format_tracker_states(states)
+    assert text == Policy.format_tracker_states(states) and "greet" in text
+
+
+# Rule keys as RulePolicy stores them (JSON lists of states, oldest first).
+RULES = {
+    # a conversation-start rule: no previous action at all
+    '[{"user": {"intent": "greet"}}]': "utter_greet",
+    # asks that no previous action name be set
+    '[{"prev_action": {"action_name": "should_not_be_set"}, "user": {"intent": "bye"}}]': "utter_goodbye",
+    '[{"prev_action": {"action_name": "action_listen"}, "user": {"intent": "faq"}}]': "utter_faq",
+    '[{"prev_action": {"action_name": "action_listen"}, "user": {"intent": "faq"}}, '
+    '{"prev_action": {"action_name": "utter_faq"}, "user": {"intent": "faq"}}]': "action_listen",
+    '[{}, {"prev_action": {"action_name": "action_listen"}, "user": {"intent": "thank"}}]': "utter_thank",
+}
+STATES = [
+    [],  # nothing yet
+    [{}],
+    [{"user": {"intent": "greet"}}],  # a conversation start
+    [{}, {"prev_action": {"action_name": "action_listen"}, "user": {"intent": "faq"}}],
+    [{}, {"prev_action": {"action_name": "action_listen"}, "user": {"intent": "faq"}},
+     {"prev_action": {"action_name": "utter_faq"}, "user": {"intent": "faq"}}],
+    [{}, {"prev_action": {"action_name": "action_listen"}, "user": {"intent": "thank"}}],
+    [{}, {"prev_action": {"action_text": "hello"}, "user": {"intent": "bye"}}],  # a previous action by text
+    [{}, {"prev_action": {"action_name": "utter_greet"}, "user": {"intent": "bye"}}],
+]
+
+
+@pytest.mark.parametrize("states", STATES)
+def test_the_rule_lookup_on_fewer_rules_finds_what_rasas_finds(states):
+    policy = rule_policy.RulePolicy.__new__(rule_policy.RulePolicy)  # the lookup needs no trained state
+    assert policy._get_possible_keys(RULES, states) == RasaRulePolicy._get_possible_keys(policy, RULES, states)
+
+
+def test_the_rule_index_follows_a_changed_lookup_and_is_not_used_in_training():
+    policy = rule_policy.RulePolicy.__new__(rule_policy.RulePolicy)
+    states = STATES[3]
+    lookup = dict(RULES)
+    first = policy._get_possible_keys(lookup, states)
+    lookup['[{"prev_action": {"action_name": "action_listen"}, "user": {"intent": "faq"}, "slots": {}}]'] = "x"
+    assert policy._get_possible_keys(lookup, states) == RasaRulePolicy._get_possible_keys(policy, lookup, states)
+    assert policy._get_possible_keys(lookup, states) != first
+    policy.__dict__["_training"] = True
+    assert policy._rule_candidates(lookup, states) == set(lookup)

@@ -1,0 +1,104 @@
+"""stores/tracker_copy.py: the same tracker as Rasa's copy (a replay of every event)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import pytest
+from rasa.core.agent import Agent
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+from rasa.shared.core.slots import TextSlot
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+
+from stores.tracker_copy import Tracker, copy_of
+from tests.conftest import MODEL
+from tests.servers import action_server
+
+# The callback form (an active loop) started, interrupted and completed; a
+# restart, an undone message and a new session mid-conversation; FAQs.
+CONVERSATION = ["hi", "can someone call me back?", "does it hurt?", "Sam", "403-555-0123", "weekday mornings",
+                "yes", "/restart", "how much is it?", "/back", "is it acupuncture?", "/session_start", "bye"]
+
+
+@pytest.fixture(scope="module")
+def trackers(tmp_path_factory):
+    """The conversation's tracker after each message (the loop active in some)."""
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run `make train` (make test does) first")
+    folder = tmp_path_factory.mktemp("tracker-copy")
+    actions = action_server(folder, env={"CALLBACK_DB_URL": f"sqlite:///{folder / 'callbacks.db'}"}).start()
+    try:
+        agent = Agent.load(str(MODEL), action_endpoint=EndpointConfig(url=f"{actions.url}/webhook"))
+        loop = asyncio.new_event_loop()
+        found = []
+        for text in CONVERSATION:
+            loop.run_until_complete(agent.handle_message(UserMessage(text, CollectingOutputChannel(), "copied")))
+            found.append(loop.run_until_complete(agent.tracker_store.retrieve("copied")))
+        loop.close()
+        return found
+    finally:
+        actions.stop()
+
+
+def assert_same_state(ours: DialogueStateTracker, rasas: DialogueStateTracker, original: DialogueStateTracker):
+    assert sorted(vars(ours)) == sorted(vars(rasas))
+    for name, value in vars(rasas).items():
+        mine = vars(ours)[name]
+        if name == "events":
+            assert mine is not original.events and mine.maxlen == value.maxlen
+            assert len(mine) == len(value) and all(a is b for a, b in zip(mine, value))  # shared, as Rasa's
+        elif name == "slots":
+            assert list(mine) == list(value)
+            for slot_name, slot in value.items():
+                assert type(mine[slot_name]) is type(slot) and vars(mine[slot_name]) == vars(slot)
+                assert mine[slot_name] is not original.slots[slot_name]  # new slot objects
+        elif name == "active_loop" and value is not None:
+            assert dataclasses.asdict(mine) == dataclasses.asdict(value)
+            assert mine is not original.active_loop
+        else:
+            assert mine == value, name
+
+
+def test_the_copies_match_rasas_after_every_message(trackers):
+    assert any(t.active_loop is not None for t in trackers), "no tracker with the form active: weaker test"
+    for tracker in trackers:
+        ours = copy_of(tracker)
+        assert isinstance(ours, Tracker)
+        assert_same_state(ours, DialogueStateTracker.copy(tracker), tracker)
+        assert ours.current_state() == DialogueStateTracker.copy(tracker).current_state()
+
+
+def test_a_tracker_copies_itself_the_fast_way_and_stays_one(trackers):
+    tracker = copy_of(trackers[-1])
+    again = tracker.copy()
+    assert type(again) is Tracker
+    assert_same_state(again, DialogueStateTracker.copy(tracker), tracker)
+
+
+def test_the_copy_and_the_original_change_independently(trackers):
+    original = trackers[3]  # the form is active here
+    before = (len(original.events), {name: slot.value for name, slot in original.slots.items()},
+              dataclasses.asdict(original.active_loop) if original.active_loop else None)
+    copy = copy_of(original)
+    copy.update(SlotSet("callback_name", "Someone Else"))
+    copy.update(ActionExecuted("action_listen"))
+    copy.update(UserUttered("hello", {"name": "greet", "confidence": 1.0}))
+    if copy.active_loop is not None:
+        copy.active_loop.is_interrupted = not copy.active_loop.is_interrupted
+    after = (len(original.events), {name: slot.value for name, slot in original.slots.items()},
+             dataclasses.asdict(original.active_loop) if original.active_loop else None)
+    assert after == before
+
+
+@pytest.mark.parametrize("max_event_history", [None, 3])  # unbounded, as served; and a bounded history
+def test_a_bounded_history_is_kept_as_rasa_keeps_it(max_event_history):
+    tracker = DialogueStateTracker("bounded", [TextSlot("name", mappings=[{}])], max_event_history=max_event_history)
+    for index in range(5):
+        tracker.update(ActionExecuted("action_listen"))
+        tracker.update(UserUttered(f"message {index}", {"name": "greet", "confidence": 1.0}))
+        tracker.update(SlotSet("name", f"name {index}"))
+    assert_same_state(copy_of(tracker), DialogueStateTracker.copy(tracker), tracker)
+    assert copy_of(tracker).get_slot("name") == "name 4"
