@@ -34,3 +34,22 @@ def test_something_else_button(parse):
 def test_nonsense_never_gets_a_confident_answer(parse, text):
     answer = answer_of(parse(text))
     assert not answer.startswith(("faq/", "handoff/")), f"{text!r} got {answer}"
+
+
+
+def test_the_trained_classifier_scores_messages_as_scikit_learn_does(agent):
+    """components/linear_classifier.py's softmax equals scikit-learn's predict_proba on the real features."""
+    import numpy as np
+    from rasa.core.channels.channel import UserMessage
+
+    runner = agent.processor.graph_runner
+    schema = runner._graph_schema
+    name = next(n for n, node in schema.nodes.items() if node.uses.__name__ == "LinearIntentClassifier")
+    featurized = schema.nodes[name].needs["messages"]
+    classifier = runner._instantiated_nodes[name]._component
+    texts = ["does it hurt?", "how much is it", "hi", "I'm pregnant, can I have it?", "zzzz qqq"]
+    messages = [runner.run(inputs={"__message__": [UserMessage(text)]}, targets=[featurized])[featurized][0]
+                for text in texts]
+    X = classifier._create_X(messages)
+    assert X.shape == (len(texts), classifier.clf.coef_.shape[1])
+    np.testing.assert_allclose(classifier._probabilities(X), classifier.clf.predict_proba(X), rtol=1e-9)
