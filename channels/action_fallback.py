@@ -44,10 +44,11 @@ in every ``rasa run`` of this project.
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 import logging
 import os
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text, Tuple
 
 import jsonschema
 
@@ -134,10 +135,41 @@ def _said_this_turn(tracker: "DialogueStateTracker", text: Text) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def _response_validator() -> "jsonschema.protocols.Validator":
-    """Rasa's schema for action server replies, compiled once."""
-    schema = RemoteAction.action_response_format_spec()
-    return jsonschema.validators.validator_for(schema)(schema)
+def _response_validators() -> Tuple["jsonschema.protocols.Validator", Optional[Dict[Text, "jsonschema.protocols.Validator"]]]:
+    """Rasa's schema for action server replies, compiled once, split at its events' ``oneOf``.
+
+    Each event in a reply must match exactly one of Rasa's event schemas
+    (``oneOf``), and each of those fixes ``event`` to its own constant, which
+    every event must have. So an event is valid exactly when it passes the
+    rest of the event schema and the one alternative named by its ``event``.
+    jsonschema tries all 23 alternatives on every event instead (0.2-0.7 ms a
+    reply). Returns the schema without the ``oneOf`` and the alternatives by
+    event name; no alternatives (None) if Rasa's schema is not shaped so.
+    """
+    schema = copy.deepcopy(RemoteAction.action_response_format_spec())
+    whole = jsonschema.validators.validator_for(schema)
+    try:
+        alternatives = schema["properties"]["events"]["items"].pop("oneOf")
+        names = [alternative["properties"]["event"]["const"] for alternative in alternatives]
+    except (KeyError, TypeError):
+        return whole(RemoteAction.action_response_format_spec()), None
+    if len(set(names)) != len(names) or "event" not in schema["properties"]["events"]["items"].get("required", []):
+        return whole(RemoteAction.action_response_format_spec()), None
+    return whole(schema), {name: whole(alternative) for name, alternative in zip(names, alternatives)}
+
+
+def _valid_reply(result: Any) -> bool:
+    """Whether the reply passes Rasa's action server reply schema."""
+    schema, by_event = _response_validators()
+    if not schema.is_valid(result):
+        return False
+    if by_event is None:  # the schema was checked whole
+        return True
+    for event in result.get("events") or []:
+        alternative = by_event.get(event["event"])
+        if alternative is None or not alternative.is_valid(event):
+            return False
+    return True
 
 
 class RemoteActionWithFallback(RemoteAction):
@@ -151,13 +183,13 @@ class RemoteActionWithFallback(RemoteAction):
 
         Rasa calls jsonschema.validate(), which checks the schema itself and builds
         a new validator each time: 11% of the Rasa server's busy time under load
-        (`make profile`). Same schema, same errors, compiled once.
+        (`make profile`). Same schema, compiled once, each event checked against
+        its own event schema only (``_response_validators``); an invalid reply
+        gets Rasa's own check, message and exception.
         """
-        try:
-            _response_validator().validate(result)
-        except jsonschema.ValidationError:
-            return super()._validate_action_result(result)  # Rasa's message and exception
-        return True
+        if _valid_reply(result):
+            return True
+        return super()._validate_action_result(result)  # Rasa's message and exception
 
     async def run(
         self,
