@@ -35,8 +35,9 @@ process writing to the same file, or the privacy purge, is seen. A save takes
 SQLite's write lock before it checks, so no other process can write in
 between. On save, the events that are new since the copy are the ones
 inserted; otherwise the store counts the stored rows as Rasa does. A
-conversation that spans a session start is not kept (the database gives
-back only the latest session; the next read fetches it). Copies are dropped
+conversation that spans a session start is kept as its latest session (the database gives
+back only the latest session: the copy is that session's events, replayed as
+a read replays them). Copies are dropped
 after ``KEEP_SECONDS`` without use and when the model (and its domain)
 changes.
 These checks and the SQLite writes run on the sqlite3 connection itself:
@@ -101,11 +102,18 @@ class _Kept(NamedTuple):
     since: float  # time.monotonic() when kept
 
 
-def _latest_session_only(events: Iterable[Event]) -> bool:
-    """Whether the database would give back all these events as the latest session."""
+def _latest_session(events: Iterable[Event]) -> List[Event]:
+    """The events the database gives back as the latest session (``SESSION_EVENTS``), in order.
+
+    Those at or after the newest session start's timestamp; all of them if none
+    starts a session.
+    """
     events = list(events)
     starts = [event.timestamp for event in events if isinstance(event, SessionStarted)]
-    return not starts or all(event.timestamp >= starts[-1] for event in events)
+    if not starts:
+        return events
+    newest = max(starts)
+    return [event for event in events if event.timestamp >= newest]
 
 
 def _marker(connection: Any, sender_id: Text) -> Tuple[Any, ...]:
@@ -189,9 +197,15 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
 
     def _keep(self, sender_id: Text, tracker: Optional[DialogueStateTracker], marker: Tuple[Any, ...]) -> None:
         """Keep a copy of the conversation as the database holds it (or forget it)."""
-        if tracker is None or not _latest_session_only(tracker.events):
+        if tracker is None:
             self._kept.pop(sender_id, None)
             return
+        session = _latest_session(tracker.events)
+        if len(session) < len(tracker.events):
+            # A conversation spanning a session start (its first message, or one after
+            # a session expired): keep what a read gives back, the latest session
+            # replayed as `_read` replays it.
+            tracker = Tracker.from_events(sender_id, session, self.domain.slots)
         now = time.monotonic()
         self._kept[sender_id] = _Kept(copy_of(tracker), marker, now)
         self._kept.move_to_end(sender_id)

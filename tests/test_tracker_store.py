@@ -234,9 +234,31 @@ def test_a_conversation_spanning_a_session_start_is_read_back_as_its_latest_sess
                                 ActionExecuted("action_listen"),
                                 UserUttered("new session", {"name": "greet", "confidence": 1.0})], DOMAIN)
     run(one.save(tracker))
+    statements = count_statements(one)
     again = run(one.retrieve("k"))
+    assert not any("SELECT data" in sql for sql in statements)  # kept: the latest session only
     assert as_dicts(again) == as_dicts(fresh_read(path, "k"))
     assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["new session"]
+    say(one, "k", "and on")  # saved through the copy: stored once, after the session's rows
+    assert as_dicts(run(one.retrieve("k"))) == as_dicts(fresh_read(path, "k"))
+    rows = sqlite3.connect(path).execute("SELECT count(*) FROM events WHERE sender_id = 'k'").fetchone()[0]
+    assert rows == len(conversation("k", "old session").events) + 4 + 2
+
+
+def test_a_new_conversation_with_rasas_session_start_is_kept_as_its_session(tmp_path):
+    """Rasa's first message: action_session_start, then SessionStarted, then the session."""
+    path = tmp_path / "t.db"
+    one = store(path)
+    tracker = DialogueStateTracker("n", DOMAIN.slots)
+    tracker.update_with_events([ActionExecuted("action_session_start"), SessionStarted(),
+                                ActionExecuted("action_listen"),
+                                UserUttered("first", {"name": "greet", "confidence": 1.0})], DOMAIN)
+    run(one.save(tracker))
+    statements = count_statements(one)
+    kept = run(one.retrieve("n"))
+    assert not any("SELECT data" in sql for sql in statements)
+    assert as_dicts(kept) == as_dicts(fresh_read(path, "n"))
+    assert len(kept.events) == len(tracker.events) - 1  # the database gives back the session only
 
 
 def test_a_failed_save_forgets_the_copy(tmp_path, monkeypatch):
