@@ -48,8 +48,10 @@ import copy
 import functools
 import logging
 import os
+import weakref
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text, Tuple
 
+import aiohttp
 import jsonschema
 
 import rasa.core.actions.action as rasa_action
@@ -57,7 +59,7 @@ import rasa.core.actions.forms as rasa_forms
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.shared.core.constants import ACTION_SESSION_START_NAME, REQUESTED_SLOT
 from rasa.shared.core.events import ActiveLoop, BotUttered, Event, SlotSet, UserUttered
-from rasa.utils.endpoints import EndpointConfig
+from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 
 if TYPE_CHECKING:
     from rasa.core.channels.channel import OutputChannel
@@ -125,6 +127,65 @@ def with_token(endpoint: Optional[EndpointConfig]) -> Optional[EndpointConfig]:
     return endpoint
 
 
+# How long an idle connection to the action server is kept for the next call:
+# under the action server's own keep-alive (Sanic's 5 s), so it never closes a
+# connection this side is about to reuse.
+KEEPALIVE_SECONDS = 2.0
+_SESSIONS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+class _Open:
+    """``async with`` a session that stays open afterwards."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self.session
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        return None
+
+
+class KeepAliveEndpoint(EndpointConfig):
+    """The action endpoint, calling through one HTTP session per event loop.
+
+    Rasa's ``EndpointConfig.request`` opens a new aiohttp session, so a new TCP
+    connection (and a name lookup in a thread for ``localhost`` or a compose
+    service name), for every action call. Here the event loop's session is
+    reused: on a busy server the calls share kept-alive connections. The
+    request itself (headers, token, timeout, errors) is Rasa's.
+    """
+
+    @classmethod
+    def of(cls, endpoint: Optional[EndpointConfig]) -> Optional[EndpointConfig]:
+        """The same endpoint settings, or the endpoint as it is if it needs its own session."""
+        if endpoint is None or endpoint.basic_auth or not endpoint.url:
+            return endpoint  # basic auth is set on Rasa's session itself
+        return cls(endpoint.url, endpoint.params, endpoint.headers, endpoint.basic_auth, endpoint.token,
+                   endpoint.token_name, endpoint.cafile, **endpoint.kwargs)
+
+    def session(self) -> Any:
+        """The running loop's shared session (made on first use), left open after each call."""
+        loop = asyncio.get_running_loop()
+        session = _SESSIONS.get(loop)
+        if session is None or session.closed:
+            session = _SESSIONS[loop] = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS),
+                timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+            )
+        return _Open(session)
+
+
+async def close_sessions() -> None:
+    """Close the running loop's action server session (the server is stopping)."""
+    session = _SESSIONS.pop(asyncio.get_running_loop(), None)
+    if session is not None:
+        await session.close()
+
+
 def _said_this_turn(tracker: "DialogueStateTracker", text: Text) -> bool:
     for event in reversed(tracker.events):
         if isinstance(event, UserUttered):
@@ -176,7 +237,7 @@ class RemoteActionWithFallback(RemoteAction):
     """A RemoteAction that answers from the Rasa server when the action server fails."""
 
     def __init__(self, name: Text, action_endpoint: Optional[EndpointConfig]) -> None:
-        super().__init__(name, with_token(action_endpoint))
+        super().__init__(name, KeepAliveEndpoint.of(with_token(action_endpoint)))
 
     def _validate_action_result(self, result: Dict[Text, Any]) -> bool:
         """Validate like Rasa, without re-checking the schema on every call.

@@ -167,6 +167,10 @@ class RestInput(RasaRestInput):
             gc.collect()  # free start-up garbage first: frozen cycles are never freed
             gc.freeze()
 
+        @webhook.listener("before_server_stop")
+        async def close_action_server_session(*_: Any) -> None:
+            await action_fallback.close_sessions()  # the kept-alive connections to the action server
+
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
