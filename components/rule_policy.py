@@ -1,19 +1,33 @@
-"""Rasa's RulePolicy, working out the conversation's past states once per prediction.
+"""Rasa's RulePolicy, without rebuilding the conversation's past states for every look.
 
 Right after a patient's message, RulePolicy looks for a matching rule twice:
-once with the message's text, once with its intent. Each look rebuilds the
+once with the message's text, once with its intent. Each look rebuilt the
 states of the whole session, replaying every event from the session start
 (``Domain.states_for_tracker_history``); the two builds are identical, only
-the last user turn is then shown as text or as intent. Rebuilding took about
-a sixth of the Rasa server's CPU per message (`make profile`).
+the last user turn is then shown as text or as intent. And each message
+needs two or three predictions, each rebuilding the session again.
 
-This policy builds the states once per prediction and gives each look its
-own copy of every state's user part, which is the only part the featurizer
-changes afterwards (``_choose_last_user_input`` and
-``_remove_user_text_if_intent``). Nothing is kept between predictions: the
-tracker changes between them. Rules, training and settings are Rasa's.
+This policy
+
+- builds the states once per prediction and gives each look its own copy of
+  every state's user part, which is the only part the featurizer changes
+  afterwards (``_choose_last_user_input`` and ``_remove_user_text_if_intent``);
+- keeps each conversation's states, and the replayed tracker, up to its latest
+  user message (``SessionStates``), and builds on from there while the
+  conversation only grows by events that change nothing before them (user and
+  bot messages, slots, actions other than a form's, the featurization marker);
+  anything else (a restart, an undo, a new session, a form, a tracker that
+  does not continue the kept events object by object) is rebuilt from the
+  start, as Rasa does;
+- looks a rule up only among the rules that do not ask for another previous
+  action than the conversation's newest one, and stops once the remaining
+  rules are shorter than the turns looked at (``_get_possible_keys``);
+- formats its debug text of the states only when Rasa logs at debug level.
+
+Rules, training and settings are Rasa's; training uses Rasa's lookup.
 ``tests/test_rule_policy.py`` checks that whole conversations get the same
-predictions as with Rasa's RulePolicy.
+predictions as with Rasa's RulePolicy, the same states as Rasa's rebuild on
+every prediction and the same rules as Rasa's lookup.
 
 Rasa's config validator looks for its own class by identity: it warns at
 training that "'RulePolicy' is not included in the model's policy
