@@ -48,7 +48,6 @@ import copy
 import functools
 import logging
 import os
-import weakref
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text, Tuple
 
 import aiohttp
@@ -131,9 +130,10 @@ def with_token(endpoint: Optional[EndpointConfig]) -> Optional[EndpointConfig]:
 # under the action server's own keep-alive (Sanic's 5 s), so it never closes a
 # connection this side is about to reuse.
 KEEPALIVE_SECONDS = 2.0
-_SESSIONS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession]" = (
-    weakref.WeakKeyDictionary()
-)
+# The event loop's session for action calls (one per loop: aiohttp sessions
+# belong to a loop). A session holds its loop, so the loops are not weak keys;
+# entries of closed loops are dropped when a session is made.
+_SESSIONS: Dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
 
 
 class _Open:
@@ -172,11 +172,40 @@ class KeepAliveEndpoint(EndpointConfig):
         loop = asyncio.get_running_loop()
         session = _SESSIONS.get(loop)
         if session is None or session.closed:
+            for old in [old for old in _SESSIONS if old.is_closed()]:
+                del _SESSIONS[old]  # finished loops (tests, tools): nothing to close them with
             session = _SESSIONS[loop] = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS),
+                # No cached name lookups: a restarted action server container may
+                # come back at another address (connections are reused anyway).
+                connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS, use_dns_cache=False),
                 timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
             )
         return _Open(session)
+
+    async def request(self, *args: Any, **kwargs: Any) -> Any:
+        """Rasa's request; once more, on new connections, if the connection fails.
+
+        A kept connection can be dead without this side knowing yet (the action
+        server restarted within the 2 s): the first write or read on it fails
+        before the action server has read the request. Rasa's one-connection-
+        per-call never met that. A second failure (the server is down) is
+        raised, and the action falls back as before.
+        """
+        try:
+            return await super().request(*args, **kwargs)
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as error:
+            logger.debug("Action server connection failed (%s): retrying on a new one", type(error).__name__)
+            _renew_session()
+            return await super().request(*args, **kwargs)
+
+
+def _renew_session() -> None:
+    """Make the next call open a new session; close the old one once its other calls are done."""
+    loop = asyncio.get_running_loop()
+    old = _SESSIONS.pop(loop, None)
+    if old is not None:
+        # Other conversations' calls may still be running on it: close it after the longest one could take.
+        loop.call_later(DEFAULT_REQUEST_TIMEOUT + 1, lambda: loop.create_task(old.close()))
 
 
 async def close_sessions() -> None:

@@ -167,7 +167,7 @@ class RestInput(RasaRestInput):
             gc.collect()  # free start-up garbage first: frozen cycles are never freed
             gc.freeze()
 
-        @webhook.listener("before_server_stop")
+        @webhook.listener("after_server_stop")  # after the in-flight requests finished
         async def close_action_server_session(*_: Any) -> None:
             await action_fallback.close_sessions()  # the kept-alive connections to the action server
 

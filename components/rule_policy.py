@@ -39,6 +39,7 @@ and skips its check that ``core_fallback_action_name`` is in the domain, so
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Dict, FrozenSet, List, NamedTuple, Optional, Set, Text, Tuple
 
 from rasa.core.policies.policy import Policy, PolicyPrediction
@@ -62,8 +63,12 @@ from rasa.shared.nlu.constants import ACTION_NAME
 
 from stores.tracker_copy import Tracker, copy_of
 
-# Conversations whose states are kept between predictions (a few KB each).
+# Conversations whose states are kept between predictions (a few KB each), and
+# for how long after their latest message: as long as the tracker store keeps
+# its copies, so patients' messages do not linger in memory after the privacy
+# purge.
 KEEP_CONVERSATIONS = 256
+KEEP_SECONDS = 3600
 # Events that only add to a conversation: Rasa's applied_events() keeps them as
 # they are (no session start, restart, undo or loop re-run), and they change
 # no earlier state. Anything else after the kept point means a full rebuild.
@@ -77,6 +82,7 @@ class _Kept(NamedTuple):
     domain: Domain
     omit_unset_slots: bool
     loop_names: FrozenSet[Text]  # the conversation's loops (forms) then
+    since: float  # time.monotonic() when kept
 
 
 def _plain(event: Event, loop_names: FrozenSet[Text]) -> bool:
@@ -97,6 +103,8 @@ class SessionStates:
         """``domain.states_for_tracker_history(tracker, omit_unset_slots)``, from the kept states if they still hold."""
         events = list(tracker.events)
         kept = self._kept.get(tracker.sender_id)
+        if kept is not None and time.monotonic() - kept.since >= KEEP_SECONDS:
+            kept = None
         if kept is not None and self._continues(kept, events, domain, omit_unset_slots):
             start, loop_names = len(kept.events), kept.loop_names
             replay, states, todo = copy_of(kept.replay), list(kept.states), events[start:]
@@ -115,7 +123,8 @@ class SessionStates:
         new: Optional[_Kept] = None
         for i, event in enumerate(todo):
             if i == cut:
-                new = _Kept(events[:latest], copy_of(replay), list(states), domain, omit_unset_slots, loop_names)
+                new = _Kept(events[:latest], copy_of(replay), list(states), domain, omit_unset_slots, loop_names,
+                            time.monotonic())
             if isinstance(event, ActionExecuted):
                 states.append(self._state(domain, replay, omit_unset_slots))
             replay.update(event)
@@ -125,6 +134,8 @@ class SessionStates:
             self._kept[tracker.sender_id] = new
             while len(self._kept) > KEEP_CONVERSATIONS:
                 self._kept.pop(next(iter(self._kept)), None)  # the least recently kept
+            while self._kept and new.since - next(iter(self._kept.values())).since >= KEEP_SECONDS:
+                self._kept.pop(next(iter(self._kept)), None)  # oldest first: stop at the first recent one
         elif start == 0:
             self._kept.pop(tracker.sender_id, None)  # nothing to keep from this tracker
         return states

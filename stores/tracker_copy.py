@@ -9,8 +9,10 @@ conversation.
 
 ``Tracker.copy()`` gives what the replay would: the same events (the same
 event objects, as Rasa's copy shares them), new slot objects with the same
-values, the same latest message, action, bot utterance, follow-up action,
-pause flag and a new active-loop record; like Rasa's copy, no ``sender_source``,
+values, the same latest message, action, bot utterance and pause flag, a new
+active-loop record, and the follow-up action the events leave (the processor
+clears it on the tracker, the replay brings it back); an undo that decides
+the follow-up action, or a bounded history, gets Rasa's replay itself; like Rasa's copy, no ``sender_source``,
 ``model_id`` or ``assistant_id``. The tracker store hands out ``Tracker``s,
 so Rasa's own copies in the processor use it. ``tests/test_tracker_copy.py``
 compares both copies, attribute by attribute, on whole conversations.
@@ -19,8 +21,20 @@ compares both copies, attribute by attribute, on whole conversations.
 from __future__ import annotations
 
 import dataclasses
+from typing import Iterable, Optional, Text, Tuple
 
 from rasa.shared.constants import DEFAULT_SENDER_ID
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionReverted,
+    Event,
+    FollowupAction,
+    Restarted,
+    SessionStarted,
+    UserUttered,
+    UserUtteranceReverted,
+)
 from rasa.shared.core.slots import Slot
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -35,6 +49,11 @@ class Tracker(DialogueStateTracker):
 
 def copy_of(tracker: DialogueStateTracker) -> Tracker:
     """A ``Tracker`` in the state Rasa's ``tracker.copy()`` would give."""
+    replayed, followup_action = _followup_after_replay(tracker.events)
+    if not replayed or tracker._max_event_history:
+        # An undo decides it, or a bounded history (whose replay forgets slots set
+        # before the window): only Rasa's replay tells.
+        return _replay(tracker)
     new = Tracker(
         tracker.sender_id or DEFAULT_SENDER_ID,
         None,
@@ -45,11 +64,48 @@ def copy_of(tracker: DialogueStateTracker) -> Tracker:
     new.slots = {slot.name: _copy_slot(slot) for slot in tracker.slots.values()}
     new.events = new._create_events(list(tracker.events))
     new._paused = tracker._paused
-    new.followup_action = tracker.followup_action
+    # As the replay leaves it: Rasa's processor clears a follow-up action on the
+    # tracker itself (no event), and Rasa's copy brings it back from the events.
+    new.followup_action = followup_action
     new.latest_action = None if tracker.latest_action is None else dict(tracker.latest_action)
     new.latest_message = tracker.latest_message
     new.latest_bot_utterance = tracker.latest_bot_utterance
     new.active_loop = None if tracker.active_loop is None else dataclasses.replace(tracker.active_loop)
+    return new
+
+
+def _followup_after_replay(events: Iterable[Event]) -> Tuple[bool, Optional[Text]]:
+    """The follow-up action replaying the events leaves: (True, it), or (False, None) if an undo decides.
+
+    The newest event that sets it decides (``apply_to`` of each): a user message
+    or an action clears it, ``FollowupAction`` sets it, a restart sets
+    action_session_start, a session start resets it to action_listen, as does
+    a new tracker. An undo replays the whole conversation again.
+    """
+    for event in reversed(events):
+        if isinstance(event, (UserUttered, ActionExecuted)):
+            return True, None
+        if isinstance(event, FollowupAction):
+            return True, event.action_name
+        if isinstance(event, Restarted):
+            return True, ACTION_SESSION_START_NAME
+        if isinstance(event, SessionStarted):
+            return True, ACTION_LISTEN_NAME
+        if isinstance(event, (UserUtteranceReverted, ActionReverted)):
+            return False, None
+    return True, ACTION_LISTEN_NAME
+
+
+def _replay(tracker: DialogueStateTracker) -> Tracker:
+    """Rasa's copy itself (``init_copy`` and a replay of every event), as a ``Tracker``."""
+    new = Tracker(
+        tracker.sender_id or DEFAULT_SENDER_ID,
+        tracker.slots.values(),
+        tracker._max_event_history,
+        is_rule_tracker=tracker.is_rule_tracker,
+    )
+    for event in tracker.events:
+        new.update(event)
     return new
 
 

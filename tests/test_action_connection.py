@@ -61,16 +61,69 @@ def test_headers_and_token_are_still_sent():
 
 
 def test_each_loop_gets_its_own_session_and_stopping_closes_it():
-    async def session_of_this_loop():
+    async def sessions_of_this_loop():
         endpoint = KeepAliveEndpoint.of(EndpointConfig("http://127.0.0.1:9/webhook"))
-        async with endpoint.session() as session:
+        async with endpoint.session() as first:
             pass
-        assert not session.closed  # left open for the next call
+        async with endpoint.session() as again:
+            pass
+        assert again is first and not first.closed  # one session, left open for the next call
+        assert first._loop is asyncio.get_running_loop()
         await action_fallback.close_sessions()
-        assert session.closed
-        return session
+        assert first.closed
+        async with endpoint.session() as after:
+            pass
+        assert after is not first and not after.closed  # a new one after the server stopped it
+        await action_fallback.close_sessions()
 
-    assert asyncio.run(session_of_this_loop()) is not asyncio.run(session_of_this_loop())
+    asyncio.run(sessions_of_this_loop())
+    asyncio.run(sessions_of_this_loop())
+    assert not action_fallback._SESSIONS  # nothing left of either loop
+
+
+def test_sessions_of_finished_loops_are_dropped():
+    async def leave_one_open():
+        async with KeepAliveEndpoint.of(EndpointConfig("http://127.0.0.1:9/webhook")).session():
+            pass
+
+    for _ in range(3):
+        asyncio.run(leave_one_open())
+    assert len(action_fallback._SESSIONS) == 1  # only the last loop's: the closed loops' were dropped
+    action_fallback._SESSIONS.clear()
+
+
+def failing_first(monkeypatch, errors):
+    """Make Rasa's request fail with the given errors first, then answer; return the sessions each call saw."""
+    seen = []
+    original = EndpointConfig.request
+
+    async def request(self, *args, **kwargs):
+        async with self.session() as session:
+            seen.append(session)
+        if errors:
+            raise errors.pop(0)
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(EndpointConfig, "request", request)
+    return seen
+
+
+def test_a_dead_kept_connection_is_retried_once_on_a_new_session(monkeypatch):
+    import aiohttp
+
+    seen = failing_first(monkeypatch, [aiohttp.ServerDisconnectedError()])  # the server restarted
+    ports, reply = calls(lambda url: KeepAliveEndpoint.of(EndpointConfig(url)), 1)
+    assert reply is not None and len(ports) == 1
+    assert len(seen) == 2 and seen[0] is not seen[1]  # the retry used a new session
+
+
+def test_a_second_failure_is_raised_for_the_fallback(monkeypatch):
+    import aiohttp
+    import pytest
+
+    failing_first(monkeypatch, [aiohttp.ServerDisconnectedError(), aiohttp.ClientOSError()])
+    with pytest.raises(aiohttp.ClientOSError):
+        calls(lambda url: KeepAliveEndpoint.of(EndpointConfig(url)), 1)
 
 
 def test_an_endpoint_with_basic_auth_keeps_rasas_own_session():

@@ -234,3 +234,36 @@ def test_the_rule_index_follows_a_changed_lookup_and_is_not_used_in_training():
     assert policy._get_possible_keys(lookup, states) != first
     policy.__dict__["_training"] = True
     assert policy._rule_candidates(lookup, states) == set(lookup)
+
+
+def test_kept_states_are_forgotten_after_a_while(agent, monkeypatch):
+    import time
+
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = agent.processor.domain
+
+    def tracker(sender):
+        made = DialogueStateTracker(sender, domain.slots)
+        for event in [ActionExecuted("action_listen"), UserUttered("hi", {"name": "greet", "confidence": 1.0}),
+                      ActionExecuted("utter_greet"), ActionExecuted("action_listen"),
+                      UserUttered("bye", {"name": "goodbye", "confidence": 1.0})]:
+            made.update(event)
+        return made
+
+    kept = rule_policy.SessionStates()
+    old = tracker("old")
+    kept.states(old, domain, False)
+    assert "old" in kept._kept
+    later = time.monotonic() + rule_policy.KEEP_SECONDS + 1
+    monkeypatch.setattr(rule_policy.time, "monotonic", lambda: later)
+    continued = []
+    monkeypatch.setattr(rule_policy.SessionStates, "_continues", staticmethod(lambda *args: continued.append(1)))
+    assert kept.states(old, domain, False) == domain.states_for_tracker_history(old)
+    assert not continued  # the expired states were not used
+    kept.states(tracker("new"), domain, False)
+    assert set(kept._kept) == {"old", "new"} and kept._kept["old"].since == later  # rebuilt, kept anew
+    monkeypatch.setattr(rule_policy.time, "monotonic", lambda: later + rule_policy.KEEP_SECONDS + 1)
+    kept.states(tracker("newest"), domain, False)
+    assert set(kept._kept) == {"newest"}  # the others were forgotten

@@ -8,7 +8,17 @@ import dataclasses
 import pytest
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionReverted,
+    BotUttered,
+    FollowupAction,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+    UserUtteranceReverted,
+)
 from rasa.shared.core.slots import TextSlot
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
@@ -96,9 +106,40 @@ def test_the_copy_and_the_original_change_independently(trackers):
 @pytest.mark.parametrize("max_event_history", [None, 3])  # unbounded, as served; and a bounded history
 def test_a_bounded_history_is_kept_as_rasa_keeps_it(max_event_history):
     tracker = DialogueStateTracker("bounded", [TextSlot("name", mappings=[{}])], max_event_history=max_event_history)
+    tracker.update(SlotSet("name", "Sam"))  # outside a 3-event window later: Rasa's replay forgets it
     for index in range(5):
         tracker.update(ActionExecuted("action_listen"))
         tracker.update(UserUttered(f"message {index}", {"name": "greet", "confidence": 1.0}))
-        tracker.update(SlotSet("name", f"name {index}"))
     assert_same_state(copy_of(tracker), DialogueStateTracker.copy(tracker), tracker)
-    assert copy_of(tracker).get_slot("name") == "name 4"
+    assert copy_of(tracker).get_slot("name") == ("Sam" if max_event_history is None else None)
+
+
+def test_a_follow_up_action_cleared_by_the_processor_comes_back_as_in_rasas_copy():
+    # action_clarify returns FollowupAction(action_clinic_contact); Rasa's processor then
+    # clears it on the tracker itself, without an event, and Rasa's copy replays it back.
+    tracker = DialogueStateTracker("followup", [TextSlot("name", mappings=[{}])])
+    tracker.update(ActionExecuted("action_listen"))
+    tracker.update(UserUttered("hm", {"name": "nlu_fallback", "confidence": 1.0}))
+    tracker.update(ActionExecuted("action_clarify"))
+    tracker.update(FollowupAction("action_clinic_contact"))
+    tracker.clear_followup_action()
+    ours, rasas = copy_of(tracker), DialogueStateTracker.copy(tracker)
+    assert rasas.followup_action == "action_clinic_contact"
+    assert_same_state(ours, rasas, tracker)
+
+
+@pytest.mark.parametrize("last", [
+    [Restarted()],  # a restart asks for action_session_start
+    [SessionStarted()],  # a new session resets it to action_listen
+    [FollowupAction("utter_greet"), BotUttered("hi")],  # a bot message leaves it
+    [FollowupAction("utter_greet"), UserUtteranceReverted()],  # an undo replays everything: Rasa's replay is used
+    [FollowupAction("utter_greet"), ActionReverted()],
+])
+def test_the_follow_up_action_is_what_the_events_leave(last):
+    tracker = DialogueStateTracker("events", [TextSlot("name", mappings=[{}])])
+    for event in [ActionExecuted("action_listen"), UserUttered("hi", {"name": "greet", "confidence": 1.0}),
+                  ActionExecuted("utter_greet"), ActionExecuted("action_listen"),
+                  UserUttered("again", {"name": "greet", "confidence": 1.0}), *last]:
+        tracker.update(event)
+    tracker.followup_action = "something the processor set"  # no event: the copies ignore it
+    assert_same_state(copy_of(tracker), DialogueStateTracker.copy(tracker), tracker)
