@@ -27,6 +27,8 @@ messages) are the same as with Rasa's own ``rest`` channel. Differences from
   than some a lot.
 - **The garbage collector skips what was loaded at start-up** (``gc.freeze()``
   once the server has started), so its occasional full pass stays short.
+- **The kept-alive connections to the action server** (``channels.action_fallback``)
+  are closed once the server has stopped.
 
 Loading this module also installs ``channels.action_fallback`` (the Rasa
 server answers from the clinic profile when the action server cannot be
