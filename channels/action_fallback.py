@@ -236,16 +236,19 @@ def _response_validators() -> Tuple["jsonschema.protocols.Validator", Optional[D
     reply). Returns the schema without the ``oneOf`` and the alternatives by
     event name; no alternatives (None) if Rasa's schema is not shaped so.
     """
-    schema = copy.deepcopy(RemoteAction.action_response_format_spec())
-    whole = jsonschema.validators.validator_for(schema)
+    full = RemoteAction.action_response_format_spec()
+    validator = jsonschema.validators.validator_for(full)
+    schema = copy.deepcopy(full)
     try:
-        alternatives = schema["properties"]["events"]["items"].pop("oneOf")
+        event_schema = schema["properties"]["events"]["items"]
+        alternatives = event_schema.pop("oneOf")
         names = [alternative["properties"]["event"]["const"] for alternative in alternatives]
+        split = len(set(names)) == len(names) and "event" in event_schema.get("required", [])
     except (KeyError, TypeError):
-        return whole(RemoteAction.action_response_format_spec()), None
-    if len(set(names)) != len(names) or "event" not in schema["properties"]["events"]["items"].get("required", []):
-        return whole(RemoteAction.action_response_format_spec()), None
-    return whole(schema), {name: whole(alternative) for name, alternative in zip(names, alternatives)}
+        split = False
+    if not split:
+        return validator(full), None
+    return validator(schema), {name: validator(alternative) for name, alternative in zip(names, alternatives)}
 
 
 def _valid_reply(result: Any) -> bool:

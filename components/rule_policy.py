@@ -61,7 +61,7 @@ from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import ACTION_NAME
 
-from stores.tracker_copy import Tracker, copy_of
+from stores.tracker_copy import Tracker, continues, copy_of, forget_least_recent
 
 # Conversations whose states are kept between predictions (a few KB each), and
 # for how long after their latest message: as long as the tracker store keeps
@@ -132,10 +132,7 @@ class SessionStates:
         if new is not None:
             self._kept.pop(tracker.sender_id, None)
             self._kept[tracker.sender_id] = new
-            while len(self._kept) > KEEP_CONVERSATIONS:
-                self._kept.pop(next(iter(self._kept)), None)  # the least recently kept
-            while self._kept and new.since - next(iter(self._kept.values())).since >= KEEP_SECONDS:
-                self._kept.pop(next(iter(self._kept)), None)  # oldest first: stop at the first recent one
+            forget_least_recent(self._kept, KEEP_CONVERSATIONS, KEEP_SECONDS, new.since)
         elif start == 0:
             self._kept.pop(tracker.sender_id, None)  # nothing to keep from this tracker
         return states
@@ -143,13 +140,11 @@ class SessionStates:
     @staticmethod
     def _continues(kept: _Kept, events: List[Event], domain: Domain, omit_unset_slots: bool) -> bool:
         """Whether the events are the kept ones (the same objects), then only plain events."""
-        known = kept.events
         return (
             kept.domain is domain
             and kept.omit_unset_slots == omit_unset_slots
-            and len(events) >= len(known)
-            and all(a is b for a, b in zip(events, known))
-            and all(_plain(e, kept.loop_names) for e in events[len(known):])
+            and continues(events, kept.events)
+            and all(_plain(e, kept.loop_names) for e in events[len(kept.events):])
         )
 
     @staticmethod
@@ -198,18 +193,18 @@ class RulePolicy(RasaRulePolicy):
             ignore_rule_only_turns: bool = False,
             rule_only_data: Optional[Dict[Text, Any]] = None,
         ) -> List[State]:
-            if for_tracker is not tracker or for_domain is not domain:
+            def rasas() -> List[State]:
                 return create_states(for_tracker, for_domain, omit_unset_slots=omit_unset_slots,
                                      ignore_rule_only_turns=ignore_rule_only_turns, rule_only_data=rule_only_data)
+
+            if for_tracker is not tracker or for_domain is not domain:
+                return rasas()
             # RulePolicy passes a new but equal rule_only_data dict each time: key on its content.
             key = (omit_unset_slots, ignore_rule_only_turns, repr(sorted((rule_only_data or {}).items())))
             if key not in built:
-                if ignore_rule_only_turns or type(tracker) not in (DialogueStateTracker, Tracker):
-                    built[key] = create_states(tracker, domain, omit_unset_slots=omit_unset_slots,
-                                               ignore_rule_only_turns=ignore_rule_only_turns,
-                                               rule_only_data=rule_only_data)
-                else:  # what RulePolicy asks for when serving: go on from the kept states
-                    built[key] = self._session_states.states(tracker, domain, omit_unset_slots)
+                # What RulePolicy asks for when serving goes on from the kept states.
+                serving = not ignore_rule_only_turns and type(tracker) in (DialogueStateTracker, Tracker)
+                built[key] = self._session_states.states(tracker, domain, omit_unset_slots) if serving else rasas()
             return _own_copy(built[key])
 
         # The featurizer calls self._create_states: shadow it for this prediction only.

@@ -62,7 +62,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from stores import event_types
-from stores.tracker_copy import Tracker, copy_of
+from stores.tracker_copy import Tracker, continues, copy_of, forget_least_recent
 
 # How long a write waits for another process's write (Python's sqlite3 default too).
 BUSY_TIMEOUT_MS = 5_000
@@ -123,8 +123,7 @@ def _marker(connection: Any, sender_id: Text) -> Tuple[Any, ...]:
 
 def _continues(tracker: DialogueStateTracker, kept: DialogueStateTracker) -> bool:
     """Whether the tracker is the kept copy plus new events (the same event objects first)."""
-    known = kept.events
-    return len(tracker.events) >= len(known) and all(a is b for a, b in zip(tracker.events, known))
+    return continues(tracker.events, kept.events)
 
 
 def _tune(connection: Any, _record: Any) -> None:
@@ -209,10 +208,7 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         now = time.monotonic()
         self._kept[sender_id] = _Kept(copy_of(tracker), marker, now)
         self._kept.move_to_end(sender_id)
-        while len(self._kept) > CACHE_SIZE:
-            self._kept.popitem(last=False)
-        while self._kept and now - next(iter(self._kept.values())).since >= KEEP_SECONDS:
-            self._kept.popitem(last=False)  # least recently used first: stop at the first recent one
+        forget_least_recent(self._kept, CACHE_SIZE, KEEP_SECONDS, now)
 
     @contextlib.contextmanager
     def _sqlite(self) -> Iterator[Any]:

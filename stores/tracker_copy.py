@@ -21,7 +21,7 @@ compares both copies, attribute by attribute, on whole conversations.
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable, Optional, Text, Tuple
+from typing import Any, Dict, Iterable, Optional, Sequence, Text, Tuple
 
 from rasa.shared.constants import DEFAULT_SENDER_ID
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
@@ -115,3 +115,20 @@ def _copy_slot(slot: Slot) -> Slot:
     new = object.__new__(type(slot))
     new.__dict__.update(slot.__dict__)
     return new
+
+
+def continues(events: Sequence[Event], known: Sequence[Event]) -> bool:
+    """Whether ``events`` begin with exactly the event objects of ``known`` (a kept copy's)."""
+    return len(events) >= len(known) and all(a is b for a, b in zip(events, known))
+
+
+def forget_least_recent(kept: Dict[Any, Any], size: int, seconds: float, now: float) -> None:
+    """Drop kept copies, least recently kept first: beyond ``size``, and any kept ``seconds`` or more ago.
+
+    ``kept`` holds entries with a ``since`` time (``time.monotonic()``), in the
+    order they were kept (a dict re-inserts an entry kept again at the end).
+    """
+    while len(kept) > size:
+        kept.pop(next(iter(kept)))
+    while kept and now - next(iter(kept.values())).since >= seconds:
+        kept.pop(next(iter(kept)))  # oldest first: stop at the first recent one
