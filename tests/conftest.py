@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 import yaml
@@ -78,6 +79,23 @@ def make_tracker() -> Callable[..., Tracker]:
         return Tracker("test-user", {}, latest, [], False, None, {}, "action_listen")
 
     return build
+
+
+@contextlib.contextmanager
+def agent_with_actions(folder: Path, **load_kwargs: Any) -> Iterator[Any]:
+    """The trained model calling a real action server (callbacks in `folder`), stopped afterwards."""
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run `make train` (make test does) first")
+    from rasa.core.agent import Agent
+    from rasa.utils.endpoints import EndpointConfig
+
+    from tests.servers import action_server
+
+    actions = action_server(folder, env={"CALLBACK_DB_URL": f"sqlite:///{folder / 'callbacks.db'}"}).start()
+    try:
+        yield Agent.load(str(MODEL), action_endpoint=EndpointConfig(url=f"{actions.url}/webhook"), **load_kwargs)
+    finally:
+        actions.stop()
 
 
 @pytest.fixture(scope="session")

@@ -7,15 +7,12 @@ import json
 import re
 
 import pytest
-from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.policies.rule_policy import RulePolicy as RasaRulePolicy
-from rasa.utils.endpoints import EndpointConfig
 
 from components import rule_policy
 from stores.sql_tracker_store import SQLTrackerStore
-from tests.conftest import MODEL
-from tests.servers import action_server
+from tests.conftest import agent_with_actions
 from tests.test_graph_runner import comparable
 
 # Every kind of turn, with the real action server: the callback form (a loop)
@@ -35,19 +32,13 @@ CONVERSATIONS = [
 
 @pytest.fixture(scope="module")
 def agent(tmp_path_factory):
-    if not MODEL.exists():
-        pytest.fail(f"{MODEL} is missing: run `make train` (make test does) first")
     folder = tmp_path_factory.mktemp("rule-policy")
-    actions = action_server(folder, env={"CALLBACK_DB_URL": f"sqlite:///{folder / 'callbacks.db'}"}).start()
     # The project's tracker store, as served: it keeps conversations and hands out
     # copies sharing the event objects, which is what lets the policy go on from
     # a conversation's kept states.
     store = SQLTrackerStore(dialect="sqlite", db=str(folder / "trackers.db"))
-    try:
-        yield Agent.load(str(MODEL), action_endpoint=EndpointConfig(url=f"{actions.url}/webhook"),
-                         tracker_store=store)
-    finally:
-        actions.stop()
+    with agent_with_actions(folder, tracker_store=store) as agent:
+        yield agent
 
 
 def converse(agent, sender, texts):

@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 
 import pytest
-from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -21,11 +20,9 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.slots import TextSlot
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.utils.endpoints import EndpointConfig
 
 from stores.tracker_copy import Tracker, copy_of
-from tests.conftest import MODEL
-from tests.servers import action_server
+from tests.conftest import agent_with_actions
 
 # The callback form (an active loop) started, interrupted and completed; a
 # restart, an undone message and a new session mid-conversation; FAQs.
@@ -36,12 +33,7 @@ CONVERSATION = ["hi", "can someone call me back?", "does it hurt?", "Sam", "403-
 @pytest.fixture(scope="module")
 def trackers(tmp_path_factory):
     """The conversation's tracker after each message (the loop active in some)."""
-    if not MODEL.exists():
-        pytest.fail(f"{MODEL} is missing: run `make train` (make test does) first")
-    folder = tmp_path_factory.mktemp("tracker-copy")
-    actions = action_server(folder, env={"CALLBACK_DB_URL": f"sqlite:///{folder / 'callbacks.db'}"}).start()
-    try:
-        agent = Agent.load(str(MODEL), action_endpoint=EndpointConfig(url=f"{actions.url}/webhook"))
+    with agent_with_actions(tmp_path_factory.mktemp("tracker-copy")) as agent:
         loop = asyncio.new_event_loop()
         found = []
         for text in CONVERSATION:
@@ -49,8 +41,6 @@ def trackers(tmp_path_factory):
             found.append(loop.run_until_complete(agent.tracker_store.retrieve("copied")))
         loop.close()
         return found
-    finally:
-        actions.stop()
 
 
 def assert_same_state(ours: DialogueStateTracker, rasas: DialogueStateTracker, original: DialogueStateTracker):

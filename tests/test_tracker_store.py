@@ -155,6 +155,23 @@ def count_statements(one):
     return statements
 
 
+def read_from_copy(one, path, sender):
+    """Read the conversation back; the kept copy must serve it and equal the database's rows."""
+    statements = count_statements(one)
+    tracker = run(one.retrieve(sender))
+    assert not any("SELECT data" in sql for sql in statements)  # no events read: the copy was used
+    assert as_dicts(tracker) == as_dicts(fresh_read(path, sender))
+    return tracker
+
+
+def start_session(tracker, text):
+    """What Rasa's processor adds for a new session and its first message."""
+    tracker.update_with_events([ActionExecuted("action_session_start"), SessionStarted(),
+                                ActionExecuted("action_listen"),
+                                UserUttered(text, {"name": "greet", "confidence": 1.0})], DOMAIN)
+    return tracker
+
+
 def say(one, sender, text):
     """One message: read the conversation, add to it, save it, as Rasa's processor does."""
     tracker = run(one.retrieve(sender))
@@ -169,10 +186,7 @@ def test_a_conversation_read_again_comes_from_the_kept_copy_and_equals_the_datab
     one = store(path)
     run(one.save(conversation("k", "hi")))
     say(one, "k", "and again")
-    statements = count_statements(one)
-    tracker = run(one.retrieve("k"))
-    assert not any("SELECT data" in sql for sql in statements)  # no events read: the copy was used
-    assert as_dicts(tracker) == as_dicts(fresh_read(path, "k"))
+    tracker = read_from_copy(one, path, "k")
     assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == ["hi", "and again"]
 
 
@@ -229,15 +243,8 @@ def test_a_conversation_spanning_a_session_start_is_read_back_as_its_latest_sess
     path = tmp_path / "t.db"
     one = store(path)
     run(one.save(conversation("k", "old session")))
-    tracker = run(one.retrieve("k"))
-    tracker.update_with_events([ActionExecuted("action_session_start"), SessionStarted(),
-                                ActionExecuted("action_listen"),
-                                UserUttered("new session", {"name": "greet", "confidence": 1.0})], DOMAIN)
-    run(one.save(tracker))
-    statements = count_statements(one)
-    again = run(one.retrieve("k"))
-    assert not any("SELECT data" in sql for sql in statements)  # kept: the latest session only
-    assert as_dicts(again) == as_dicts(fresh_read(path, "k"))
+    run(one.save(start_session(run(one.retrieve("k")), "new session")))
+    again = read_from_copy(one, path, "k")  # kept: the latest session only
     assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["new session"]
     say(one, "k", "and on")  # saved through the copy: stored once, after the session's rows
     assert as_dicts(run(one.retrieve("k"))) == as_dicts(fresh_read(path, "k"))
@@ -249,15 +256,9 @@ def test_a_new_conversation_with_rasas_session_start_is_kept_as_its_session(tmp_
     """Rasa's first message: action_session_start, then SessionStarted, then the session."""
     path = tmp_path / "t.db"
     one = store(path)
-    tracker = DialogueStateTracker("n", DOMAIN.slots)
-    tracker.update_with_events([ActionExecuted("action_session_start"), SessionStarted(),
-                                ActionExecuted("action_listen"),
-                                UserUttered("first", {"name": "greet", "confidence": 1.0})], DOMAIN)
+    tracker = start_session(DialogueStateTracker("n", DOMAIN.slots), "first")
     run(one.save(tracker))
-    statements = count_statements(one)
-    kept = run(one.retrieve("n"))
-    assert not any("SELECT data" in sql for sql in statements)
-    assert as_dicts(kept) == as_dicts(fresh_read(path, "n"))
+    kept = read_from_copy(one, path, "n")
     assert len(kept.events) == len(tracker.events) - 1  # the database gives back the session only
 
 
