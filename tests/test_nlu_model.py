@@ -27,7 +27,7 @@ def test_something_else_button(parse):
         "asdkjh qwe",  # keyboard mash
         "lorem ipsum dolor sit",  # placeholder text
         "?",  # a lone question mark
-        "what about my kid",  # a fragment with no topic
+        "what about the other one",  # a fragment with no topic (a child would be a hand-off)
         "zzzzzzzzzzzz",  # one long nonsense token
     ],
 )
@@ -48,7 +48,7 @@ def test_the_trained_classifier_scores_messages_as_scikit_learn_does(agent):
     featurized = schema.nodes[name].needs["messages"]
     classifier = runner._instantiated_nodes[name]._component
     texts = ["does it hurt?", "how much is it", "hi", "I'm pregnant, can I have it?", "zzzz qqq"]
-    messages = [runner.run(inputs={"__message__": [UserMessage(text)]}, targets=[featurized])[featurized][0]
+    messages = [runner.run(inputs={"__message__": [UserMessage(text)], "__tracker__": None}, targets=[featurized])[featurized][0]
                 for text in texts]
     X = classifier._create_X(messages)
     assert X.shape == (len(texts), classifier.clf.coef_.shape[1])
