@@ -33,7 +33,7 @@ HEALTH = [
     r"|\b\d+[- ]?(?:years?|yrs?)[- ]?old\b|\belderly\b|\bseniors?\b|\btoo (?:young|old)\b|\bage limit|\bminimum age",
 ]
 SYMPTOMS = [
-    r"\bnumb\w*|\btingl\w*|\bpins and needles|\bdizz\w*|\blight-?headed|\bnause\w*|\bvomit\w*|\bfever\w*",
+    r"\bnumb(?:ness|ed|ing)?\b|\btingl\w*|\bpins and needles|\bdizz\w*|\blight-?headed|\bnause\w*|\bvomit\w*|\bfever\w*",
     r"\bswollen|\bswelling|\brash\b|\b(?:cold|weak|heavy)\s+(?:arm|leg|hand|foot|feet|limb|fingers?|toes?)\b",
     r"\b(?:arm|leg|hand|foot|limb)\s+(?:feels?|is|went|going)\s+(?:cold|weak|heavy|dead)\b",
 ]

@@ -160,3 +160,22 @@ def test_a_bare_retrieval_intent_payload_is_not_trusted(text):
     [m] = GATE.process([message(text=text, intent="faq")])
     assert m.get("intent")["name"] == "nlu_fallback"
     assert not m.get("text").startswith("/")  # so Rasa's RegexMessageHandler leaves it alone
+
+
+@pytest.mark.parametrize(
+    "text, topic",
+    [
+        ("Is dry needling safe during pregnancy?", "health_conditions"),  # worded like a general question
+        ("can diabetics have it", "health_conditions"),  # a condition
+        ("I'm on blood thinners", "health_conditions"),  # a medicine
+        ("how young is too young for dry needling", "health_conditions"),  # age
+        ("my leg feels numb since the session", "symptoms_after"),  # a symptom after treatment
+        ("I felt dizzy after my session, is that normal?", "symptoms_after"),  # another one
+        ("whats your phone number", ""),  # "number" is not "numb"
+        ("does it hurt?", ""),  # a general question
+    ],
+)
+def test_personal_health_questions_get_the_hand_off(text, topic):
+    from components.personal_health import PersonalHealthDetector
+
+    assert PersonalHealthDetector({}).topic(text) == topic
