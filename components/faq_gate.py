@@ -100,6 +100,11 @@ class FaqConfidenceGate(IntentOverride):
         ranking = selector.get(RANKING) or []
         confidences = [r.get(PREDICTED_CONFIDENCE_KEY, 0.0) for r in ranking] + [0.0, 0.0]
         top, second = confidences[0], confidences[1]
+        # Each answer's own probability: its share of the intent times the intent's
+        # confidence, so a vague message is not answered on a confident share of an
+        # unsure intent ("is the thingy with the pokes ok": 0.64 x 0.64).
+        certainty = float(intent.get(PREDICTED_CONFIDENCE_KEY, 0.0))
+        top, second = top * certainty, second * certainty
         # A small tolerance, so a margin of exactly the threshold counts (0.5 - 0.4).
         if top >= self._threshold and top - second >= self._ambiguity - 1e-9:
             return

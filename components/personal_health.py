@@ -6,7 +6,9 @@ asked like a general question ("Is it safe during pregnancy?"). So is any
 symptom after a session other than the soreness and bruising the clinic pages
 describe. Like ``RedFlagDetector``, this must not depend on a classifier's
 confidence: a message that names one of these gets the hand-off topic
-``handoff/health_conditions`` or ``handoff/symptoms_after``. It runs before
+``handoff/health_conditions`` or ``handoff/symptoms_after``. A message about
+the patient's own knee, back or pain is marked ``own_body``: a general answer
+on conditions or benefits is then followed by the hand-off. It runs before
 ``RedFlagDetector``, so a red flag still gets the emergency reply.
 """
 
@@ -32,6 +34,14 @@ HEALTH = [
     r"\bchild(?:ren)?\b|\bkids?\b|\bp(?:a)?ediatric|\bteen\w*|\btoddlers?\b|\bbab(?:y|ies)\b"
     r"|\b\d+[- ]?(?:years?|yrs?)[- ]?old\b|\belderly\b|\bseniors?\b|\btoo (?:young|old)\b|\bage limit|\bminimum age",
 ]
+# The patient's own body part or complaint: a general answer about conditions or
+# benefits is followed by the hand-off (components/questions.py adds it).
+OWN_BODY = [
+    r"\b(?:my|mine)\s+(?:\w+\s+)?(?:knees?|back|neck|shoulders?|hips?|elbows?|ankles?|feet|foot|heels?|wrists?"
+    r"|hands?|arms?|legs?|calf|calves|hamstrings?|glutes?|jaw|head|headaches?|migraines?|pain|injury|injuries"
+    r"|condition|sciatica|tendonitis|plantar|tmj|spine|muscles?)\b",
+]
+OWN_BODY_KEY = "own_body"
 SYMPTOMS = [
     r"\bnumb(?:ness|ed|ing)?\b|\btingl\w*|\bpins and needles|\bdizz\w*|\blight-?headed|\bnause\w*|\bvomit\w*|\bfever\w*",
     r"\bswollen|\bswelling|\brash\b|\b(?:cold|weak|heavy)\s+(?:arm|leg|hand|foot|feet|limb|fingers?|toes?)\b",
@@ -56,6 +66,7 @@ class PersonalHealthDetector(IntentOverride):
             "symptom_topic": "symptoms_after",
             "health_patterns": HEALTH,
             "symptom_patterns": SYMPTOMS,
+            "own_body_patterns": OWN_BODY,
         }
 
     def __init__(self, config: Dict[Text, Any]) -> None:
@@ -64,6 +75,7 @@ class PersonalHealthDetector(IntentOverride):
         super().__init__(config)
         self._health = _compile(config["health_patterns"])
         self._symptoms = _compile(config["symptom_patterns"])
+        self._own_body = _compile(config["own_body_patterns"])
 
     def topic(self, text: Text) -> Text:
         """Return the hand-off topic the text needs, or "" for none."""
@@ -74,10 +86,14 @@ class PersonalHealthDetector(IntentOverride):
         return ""
 
     def process(self, messages: List[Message]) -> List[Message]:
-        """Hand off every message about the patient's own health or a symptom."""
+        """Hand off every message about the patient's own health or a symptom; mark their own body."""
         for message in messages:
             text = message.get(TEXT) or ""
-            topic = "" if text.startswith("/") else self.topic(text)
+            if text.startswith("/"):
+                continue
+            topic = self.topic(text)
             if topic:
                 select_topic(message, self.intent, topic)
+            elif any(p.search(text) for p in self._own_body):
+                message.set(OWN_BODY_KEY, True)
         return messages

@@ -83,6 +83,10 @@ MIN_CLAUSE_CONFIDENCE = 0.8
 # aftercare answer would read as reassurance for their case: it is left out.
 PERSONAL = {"handoff/health_conditions", "handoff/symptoms_after"}
 REASSURING = {"faq/side_effects_safety", "faq/aftercare", "faq/does_it_hurt"}
+# A general answer that a patient could take as being about their own knee or
+# back ("what about my knee?") is followed by the clinic hand-off.
+FOR_YOU = {"faq/conditions_treated", "faq/benefits"}
+OWN_BODY_HANDOFF = "handoff/health_conditions"
 
 
 def clauses(text: Text) -> List[Text]:
@@ -100,10 +104,13 @@ def clauses(text: Text) -> List[Text]:
     return parts[:MAX_CLAUSES] if len(parts) > 1 else [text]
 
 
+STARTS_ASKING = re.compile(rf"^\s*{_ASKS}", re.IGNORECASE)
+
+
 def is_follow_up(text: Text) -> bool:
-    """Tell whether a message is short and leans on the previous one."""
+    """Tell whether a message is short and leans on the previous one (or asks a bare question)."""
     words = text.split()
-    return 0 < len(words) <= FOLLOW_UP_WORDS and (len(words) <= 3 or bool(FOLLOW_UP.search(text)))
+    return 0 < len(words) <= FOLLOW_UP_WORDS and bool(FOLLOW_UP.search(text) or STARTS_ASKING.search(text))
 
 
 def previous_question(tracker: Any) -> Optional[Text]:
@@ -162,8 +169,13 @@ class QuestionCombiner(_Component):
             self._combine(message, variants.get(id(message), []))
         return result
 
+    def _combine(self, message: Message, variants: List[Message]) -> None:
+        self._fold(message, variants)
+        if message.get("own_body") and answer_label(message) in FOR_YOU and not message.get(ANSWERS):
+            _answer_both(message, [answer_label(message), OWN_BODY_HANDOFF])
+
     @staticmethod
-    def _combine(message: Message, variants: List[Message]) -> None:
+    def _fold(message: Message, variants: List[Message]) -> None:
         if not variants or _intent(message) == EMERGENCY:
             return
         found: List[Message] = []
@@ -174,16 +186,8 @@ class QuestionCombiner(_Component):
         if PERSONAL & {answer_label(f) for f in found} or answer_label(message) in PERSONAL:
             found = [f for f in found if answer_label(f) not in REASSURING]
         if len(found) >= MAX_ANSWERS:
-            found = found[:MAX_ANSWERS]
             _adopt(message, found[0])
-            labels = [answer_label(f) for f in found]
-            message.set(ANSWERS, labels, add_to_output=True)
-            message.set(
-                ENTITIES,
-                (message.get(ENTITIES) or [])
-                + [{ENTITY_ATTRIBUTE_TYPE: SECOND, ENTITY_ATTRIBUTE_VALUE: labels[1], EXTRACTOR: "QuestionCombiner"}],
-                add_to_output=True,
-            )
+            _answer_both(message, [answer_label(f) for f in found[:MAX_ANSWERS]])
             return
         if _intent(message) != FALLBACK:
             return
@@ -204,6 +208,17 @@ def answer_label(message: Message) -> Optional[Text]:
         return None
     selector = (message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}).get(intent) or {}
     return (selector.get(RESPONSE_SELECTOR_PREDICTION_KEY) or {}).get(INTENT_RESPONSE_KEY)
+
+
+def _answer_both(message: Message, labels: List[Text]) -> None:
+    """Give the message two answers: `answers`, and the second as a `second_question` entity."""
+    message.set(ANSWERS, labels, add_to_output=True)
+    message.set(
+        ENTITIES,
+        (message.get(ENTITIES) or [])
+        + [{ENTITY_ATTRIBUTE_TYPE: SECOND, ENTITY_ATTRIBUTE_VALUE: labels[1], EXTRACTOR: "QuestionCombiner"}],
+        add_to_output=True,
+    )
 
 
 def _confidence(message: Message) -> float:

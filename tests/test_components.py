@@ -31,16 +31,17 @@ def message(text="does it hurt", intent="faq", confidence=0.95, topics=(("does_i
 
 
 @pytest.mark.parametrize(
-    "topics, expected",
+    "topics, confidence, expected",
     [
-        ((("does_it_hurt", 0.9), ("aftercare", 0.05)), "faq"),  # sure of the answer: answer it
-        ((("does_it_hurt", 0.45), ("aftercare", 0.3)), "nlu_fallback"),  # below the threshold
-        ((("does_it_hurt", 0.52), ("aftercare", 0.46)), "nlu_fallback"),  # two answers too close
-        ((("does_it_hurt", 0.5), ("aftercare", 0.4)), "faq"),  # exactly at both limits
+        ((("does_it_hurt", 0.9), ("aftercare", 0.05)), 0.95, "faq"),  # sure of the answer: answer it
+        ((("does_it_hurt", 0.45), ("aftercare", 0.3)), 0.95, "nlu_fallback"),  # below the threshold
+        ((("does_it_hurt", 0.52), ("aftercare", 0.46)), 0.95, "nlu_fallback"),  # two answers too close
+        ((("does_it_hurt", 0.5), ("aftercare", 0.4)), 1.0, "faq"),  # exactly at both limits
+        ((("does_it_hurt", 0.64), ("aftercare", 0.21)), 0.64, "nlu_fallback"),  # a sure share of an unsure intent
     ],
 )
-def test_gate_falls_back_only_when_the_answer_is_uncertain(topics, expected):
-    [m] = GATE.process([message(topics=topics)])
+def test_gate_falls_back_only_when_the_answer_is_uncertain(topics, confidence, expected):
+    [m] = GATE.process([message(topics=topics, confidence=confidence)])
     assert m.get("intent")["name"] == expected
     assert m.get("intent_ranking")[0]["name"] == expected
 

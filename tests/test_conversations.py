@@ -78,7 +78,7 @@ def test_a_compound_question_gets_both_answers(converse, question, topics, hando
         ("does it hurt?", "what about afterwards?", {"aftercare"}),  # the examples, one by one
         ("what is dry needling?", "and the risks?", {"side_effects_safety"}),
         ("what should I do after a session?", "is that normal?", {"aftercare"}),
-        ("what conditions does it treat?", "what about my knee?", {"handoff"}),
+        ("what conditions does it treat?", "what about my knee?", {"conditions_treated", "handoff"}),  # + hand-off
         ("is dry needling safe?", "even if I'm pregnant?", {"handoff"}),
         ("I had dry needling yesterday", "my leg feels numb, is that normal?", {"handoff"}),  # a symptom: a clinician
     ],
@@ -86,6 +86,7 @@ def test_a_compound_question_gets_both_answers(converse, question, topics, hando
 def test_a_follow_up_is_understood_from_the_last_question(converse, previous, follow_up, accept):
     _, outcome = converse(previous, follow_up)
     assert score(outcome, accept) == RIGHT, outcome.describe()
+    assert outcome.handoff is ("handoff" in accept), outcome.describe()
 
 
 @pytest.mark.model
