@@ -120,6 +120,13 @@ def _report(title: str, cases, outcomes, path: Path) -> Dict[str, float]:
     for label in sorted(by_label):
         c = by_label[label]
         lines.append(f"| {label} | {sum(c.values())} | {c[RIGHT]} | {c[ASKED]} | {c[WRONG]} | {c[MISSED]} |")
+    lines += ["", "## Confusion: accepted label (rows) by what the reply did first (columns)", ""]
+    did = [_first(o) for o in outcomes]
+    columns = sorted(set(did))
+    lines += ["| accepted | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
+    for label in sorted(by_label):
+        row = Counter(d for d, (_, accept) in zip(did, cases) if label in accept)
+        lines.append(f"| {label} | " + " | ".join(str(row[c] or "") for c in columns) + " |")
     for verdict in (WRONG, ASKED, MISSED):
         lines += ["", f"## {verdict.capitalize()} (question: accepted -> what it did)"]
         lines += [
@@ -137,6 +144,17 @@ def _report(title: str, cases, outcomes, path: Path) -> Dict[str, float]:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n" + lines[2] + f"\n(full report: {path.relative_to(ROOT)})")
     return figures
+
+
+def _first(outcome: Outcome) -> str:
+    """Return the first thing a reply did: its first FAQ topic, emergency, handoff, asked or none."""
+    if outcome.topics:
+        return outcome.topics[0]
+    if outcome.emergency:
+        return "emergency"
+    if outcome.handoff:
+        return "handoff"
+    return "asked" if outcome.asked else "none"
 
 
 @pytest.mark.model
