@@ -74,6 +74,9 @@ FOLLOW_UP = re.compile(
     re.IGNORECASE,
 )
 FOLLOW_UP_WORDS = 8
+# A bare question this short ("how long?", "does it always happen") is read in
+# context too; a longer one needs a follow-up's words ("that", "what about").
+BARE_QUESTION_WORDS = 4
 MIN_CLAUSE_WORDS = 3
 # A part of a compound question is answered on its own only when the classifier
 # is this sure of it (intent confidence times the topic's share): a short second
@@ -110,7 +113,9 @@ STARTS_ASKING = re.compile(rf"^\s*{_ASKS}", re.IGNORECASE)
 def is_follow_up(text: Text) -> bool:
     """Tell whether a message is short and leans on the previous one (or asks a bare question)."""
     words = text.split()
-    return 0 < len(words) <= FOLLOW_UP_WORDS and bool(FOLLOW_UP.search(text) or STARTS_ASKING.search(text))
+    if not 0 < len(words) <= FOLLOW_UP_WORDS:
+        return False
+    return bool(FOLLOW_UP.search(text)) or (len(words) <= BARE_QUESTION_WORDS and bool(STARTS_ASKING.search(text)))
 
 
 def previous_question(tracker: Any) -> Optional[Text]:

@@ -9,7 +9,7 @@ conversation.
 
 ``Tracker.copy()`` gives what the replay would: the same events (the same
 event objects, as Rasa's copy shares them), new slot objects with the same
-values, the same latest message, action, bot utterance and pause flag, a new
+values, the latest message the events leave, the same action, bot utterance and pause flag, a new
 active-loop record, and the follow-up action the events leave (the processor
 clears it on the tracker, the replay brings it back); an undo that decides
 the follow-up action, or a bounded history, gets Rasa's replay itself; like Rasa's copy, no ``sender_source``,
@@ -50,7 +50,8 @@ class Tracker(DialogueStateTracker):
 def copy_of(tracker: DialogueStateTracker) -> Tracker:
     """A ``Tracker`` in the state Rasa's ``tracker.copy()`` would give."""
     replayed, followup_action = _followup_after_replay(tracker.events)
-    if not replayed or tracker._max_event_history:
+    latest_message = _latest_message_after_replay(tracker.events)
+    if not replayed or latest_message is None or tracker._max_event_history:
         # An undo decides it, or a bounded history (whose replay forgets slots set
         # before the window): only Rasa's replay tells.
         return _replay(tracker)
@@ -68,7 +69,7 @@ def copy_of(tracker: DialogueStateTracker) -> Tracker:
     # tracker itself (no event), and Rasa's copy brings it back from the events.
     new.followup_action = followup_action
     new.latest_action = None if tracker.latest_action is None else dict(tracker.latest_action)
-    new.latest_message = tracker.latest_message
+    new.latest_message = latest_message
     new.latest_bot_utterance = tracker.latest_bot_utterance
     new.active_loop = None if tracker.active_loop is None else dataclasses.replace(tracker.active_loop)
     return new
@@ -94,6 +95,23 @@ def _followup_after_replay(events: Iterable[Event]) -> Tuple[bool, Optional[Text
         if isinstance(event, (UserUtteranceReverted, ActionReverted)):
             return False, None
     return True, ACTION_LISTEN_NAME
+
+
+def _latest_message_after_replay(events: Sequence[Event]) -> Optional[UserUttered]:
+    """The latest message replaying the events leaves, or None if an undo decides.
+
+    A user message sets it; a restart, a session start or a new tracker resets it
+    to an empty one. A tracker read back by Rasa's own stores (which replay only
+    the "applied" events) can hold an older one while a form is active.
+    """
+    for event in reversed(events):
+        if isinstance(event, UserUttered):
+            return event
+        if isinstance(event, (Restarted, SessionStarted)):
+            return UserUttered.empty()
+        if isinstance(event, (UserUtteranceReverted, ActionReverted)):
+            return None
+    return UserUttered.empty()
 
 
 def _replay(tracker: DialogueStateTracker) -> Tracker:

@@ -26,7 +26,7 @@ from tests.conftest import agent_with_actions
 
 # The callback form (an active loop) started, interrupted and completed; a
 # restart, an undone message and a new session mid-conversation; FAQs.
-CONVERSATION = ["hi", "can someone call me back?", "does it hurt?", "Sam", "403-555-0123", "weekday mornings",
+CONVERSATION = ["hi", "can someone call me back?", "yes", "does it hurt?", "Sam", "403-555-0123", "weekday mornings",
                 "yes", "/restart", "how much is it?", "/back", "is it acupuncture?", "/session_start", "bye"]
 
 
