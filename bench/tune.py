@@ -41,6 +41,7 @@ def featurize(model: str, texts: List[str]):
     name = next(n for n, node in schema.nodes.items() if node.uses.__name__ == "LinearIntentClassifier")
     featurized = schema.nodes[name].needs["messages"]
     classifier = runner._instantiated_nodes[name]._component
+    classifier.config = {**classifier.config, "feature_weights": {}}  # every block at weight 1 here
     messages = [
         runner.run(inputs={"__message__": [UserMessage(t)], "__tracker__": None}, targets=[featurized])[featurized][0]
         for t in texts
@@ -52,7 +53,7 @@ def featurize(model: str, texts: List[str]):
     start, encoder = 0, None
     for block in blocks:
         width = block.features.shape[-1]
-        if "SentenceEncoder" in str(block.origin):
+        if str(block.origin) == "sentence_encoder" or "SentenceEncoder" in str(block.origin):
             encoder = (start, start + width)
         start += width
     return classifier._create_X(messages).tocsc(), encoder

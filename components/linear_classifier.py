@@ -70,6 +70,7 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
             "C": 100.0,
             "max_iter": 5000,
             "ranking_length": 10,
+            "feature_weights": {},
         }
 
     def __init__(self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage,
@@ -83,12 +84,12 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
         self._topics: Optional[Dict[Text, np.ndarray]] = None
         self._weights: Optional[np.ndarray] = None
 
-    @staticmethod
-    def _row(message: Message) -> Tuple[np.ndarray, np.ndarray, int]:
+    def _row(self, message: Message) -> Tuple[np.ndarray, np.ndarray, int]:
         """The message's sentence features: column indices, values and width.
 
         Each featurizer's block in a fixed order; a sparse block made binary (a
-        word or n-gram is there or not), and every block scaled to unit length.
+        word or n-gram is there or not), and every block scaled to unit length,
+        then by its weight in `feature_weights` (by featurizer alias; 1 if not named).
         """
         blocks = sorted(
             (f for f in message.features if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE),
@@ -105,7 +106,7 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
                 norm = np.linalg.norm(vector)
                 cols, vals = np.arange(len(vector)), vector / norm if norm else vector
             columns.append(cols + width)
-            values.append(vals)
+            values.append(vals * float(self.config["feature_weights"].get(str(feature.origin), 1.0)))
             width += feature.features.shape[-1]
         if not columns:
             return np.zeros(0, dtype=np.int64), np.zeros(0), 0

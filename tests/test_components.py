@@ -180,3 +180,32 @@ def test_personal_health_questions_get_the_hand_off(text, topic):
     from components.personal_health import PersonalHealthDetector
 
     assert PersonalHealthDetector({}).topic(text) == topic
+
+
+def test_a_missing_sentence_encoder_is_a_clear_error(tmp_path):
+    from components.sentence_encoder import EncoderMissing, load_encoder
+
+    with pytest.raises(EncoderMissing, match=r"lacks model.onnx, tokenizer.json, meta.json; run `make install`"):
+        load_encoder(str(tmp_path / "nowhere"))
+
+
+def test_the_sentence_encoder_places_questions_by_meaning():
+    import numpy as np
+
+    from components.sentence_encoder import load_encoder
+
+    encoder = load_encoder()
+    hurt, painful, cost = encoder.embed(["does it hurt?", "is it painful", "how much does it cost"])
+    assert hurt.shape == (384,) and abs(float(np.linalg.norm(hurt)) - 1.0) < 1e-3  # sentence-transformers' unit vectors
+    assert float(hurt @ painful) > float(hurt @ cost) + 0.2  # the same question in other words is closer
+
+
+def test_the_sentence_encoder_answers_a_repeated_text_from_its_cache(monkeypatch):
+    from components.sentence_encoder import Encoder, load_encoder
+
+    encoder = load_encoder()
+    first = encoder.embed(["a text for the cache test"])
+    calls = []
+    monkeypatch.setattr(Encoder, "_run", lambda self, texts: calls.append(texts))
+    again = encoder.embed(["a text for the cache test"])
+    assert calls == [] and (again == first).all()

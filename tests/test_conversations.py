@@ -17,7 +17,7 @@ import pytest
 
 from actions.actions import ActionAnswerAll
 from tests.conftest import agent_with_actions
-from tests.outcomes import RIGHT, Outcome, events_after_last_user_message, outcome_of, score
+from tests.outcomes import ASKED, RIGHT, Outcome, events_after_last_user_message, outcome_of, score
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLLOW_UPS = ROOT / "tests" / "conversations" / "followups.tsv"
@@ -160,7 +160,7 @@ def test_action_answer_all_says_each_answer_in_order(dispatcher, make_tracker, a
     [
         ("What is dry needling used for?", {"conditions_treated"}),  # not "what it is"
         ("How long does it take to work?", {"handoff"}),  # not the session length
-        ("How long do post-session effects last?", {"handoff", "aftercare"}),  # not the session length
+        ("How long do post-session effects last?", {"handoff", "aftercare", "asked"}),  # not the session length
         ("Will I be sore?", {"aftercare", "does_it_hurt"}),  # an answer, not "Did you mean"
         ("Is dry needling safe during pregnancy?", {"handoff"}),  # personal, worded generally
         ("Can diabetics have it?", {"handoff"}),  # a condition
@@ -175,6 +175,7 @@ def test_action_answer_all_says_each_answer_in_order(dispatcher, make_tracker, a
 )
 def test_the_issues_typical_misses(converse, question, accept):
     (outcome,) = converse(question)
-    assert score(outcome, accept) == RIGHT, outcome.describe()
+    # "asked" in accept: a "Did you mean...?" is honest too for an ambiguous question.
+    assert score(outcome, accept - {"asked"}) in ({RIGHT, ASKED} if "asked" in accept else {RIGHT}), outcome.describe()
     if accept == {"handoff"}:
         assert outcome.handoff and not outcome.topics, outcome.describe()
