@@ -51,6 +51,8 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
+from components.personal_health import OWN_BODY_KEY
+
 VARIANT = "question_variant"
 ANSWERS = "answers"
 SECOND = "second_question"
@@ -176,7 +178,7 @@ class QuestionCombiner(_Component):
 
     def _combine(self, message: Message, variants: List[Message]) -> None:
         self._fold(message, variants)
-        if message.get("own_body") and answer_label(message) in FOR_YOU and not message.get(ANSWERS):
+        if message.get(OWN_BODY_KEY) and answer_label(message) in FOR_YOU and not message.get(ANSWERS):
             _answer_both(message, [answer_label(message), OWN_BODY_HANDOFF])
 
     @staticmethod
