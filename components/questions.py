@@ -131,9 +131,12 @@ def previous_question(tracker: Any) -> Optional[Text]:
 
 
 class _Component(GraphComponent):
+    """A component without configuration or training."""
+
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> "_Component":
+        """Create the component."""
         return cls()
 
 
@@ -177,12 +180,14 @@ class QuestionCombiner(_Component):
         return result
 
     def _combine(self, message: Message, variants: List[Message]) -> None:
+        """Fold the variants in; follow a general answer about the patient's own body with the hand-off."""
         self._fold(message, variants)
         if message.get(OWN_BODY_KEY) and answer_label(message) in FOR_YOU and not message.get(ANSWERS):
             _answer_both(message, [answer_label(message), OWN_BODY_HANDOFF])
 
     @staticmethod
     def _fold(message: Message, variants: List[Message]) -> None:
+        """Give the message two answers, or an unsure message a part's or the follow-up reading's answer."""
         if not variants or _intent(message) == EMERGENCY:
             return
         found: List[Message] = []
@@ -198,10 +203,9 @@ class QuestionCombiner(_Component):
             return
         if _intent(message) != FALLBACK:
             return
-        context = [v for v in variants if v.get(VARIANT) == "context" and answer_label(v)]
-        for source in found + context:
-            _adopt(message, source)
-            return
+        sources = found + [v for v in variants if v.get(VARIANT) == "context" and answer_label(v)]
+        if sources:
+            _adopt(message, sources[0])
 
 
 def _intent(message: Message) -> Optional[Text]:
