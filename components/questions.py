@@ -212,13 +212,15 @@ def _intent(message: Message) -> Optional[Text]:
     return (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
 
 
+def _selected(message: Message) -> Dict[Text, Any]:
+    """Return the answer selected for the message's intent (empty if it has none)."""
+    selector = (message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}).get(_intent(message)) or {}
+    return selector.get(RESPONSE_SELECTOR_PREDICTION_KEY) or {}
+
+
 def answer_label(message: Message) -> Optional[Text]:
     """Return the FAQ or hand-off topic the message is answered with (`faq/what_is`), if any."""
-    intent = _intent(message)
-    if intent not in ANSWERED_INTENTS:
-        return None
-    selector = (message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}).get(intent) or {}
-    return (selector.get(RESPONSE_SELECTOR_PREDICTION_KEY) or {}).get(INTENT_RESPONSE_KEY)
+    return _selected(message).get(INTENT_RESPONSE_KEY) if _intent(message) in ANSWERED_INTENTS else None
 
 
 def _answer_both(message: Message, labels: List[Text]) -> None:
@@ -234,10 +236,8 @@ def _answer_both(message: Message, labels: List[Text]) -> None:
 
 def _confidence(message: Message) -> float:
     """Return how sure the classifier is of the message's answer: intent times topic confidence."""
-    intent = message.get(INTENT) or {}
-    selector = (message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}).get(intent.get(INTENT_NAME_KEY)) or {}
-    topic = (selector.get(RESPONSE_SELECTOR_PREDICTION_KEY) or {}).get(PREDICTED_CONFIDENCE_KEY, 0.0)
-    return float(intent.get(PREDICTED_CONFIDENCE_KEY, 0.0)) * float(topic)
+    intent_confidence = (message.get(INTENT) or {}).get(PREDICTED_CONFIDENCE_KEY, 0.0)
+    return float(intent_confidence) * float(_selected(message).get(PREDICTED_CONFIDENCE_KEY, 0.0))
 
 
 def _adopt(message: Message, source: Message) -> None:

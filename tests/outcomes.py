@@ -97,3 +97,12 @@ def answered_in_full(outcome: Outcome, accept: Set[Text]) -> bool:
     if score(outcome, accept) != RIGHT:
         return False
     return len(outcome.labels() & wanted) >= min(2, len(wanted))
+
+
+async def reply_outcome(agent, sender: Text, text: Text) -> Outcome:
+    """Send `text` as `sender` to the agent; return what the reply did."""
+    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+    await agent.handle_message(UserMessage(text, CollectingOutputChannel(), sender))
+    tracker = await agent.tracker_store.retrieve(sender)
+    return outcome_of(events_after_last_user_message([e.as_dict() for e in tracker.events]))

@@ -17,7 +17,7 @@ import pytest
 
 from actions.actions import ActionAnswerAll
 from tests.conftest import agent_with_actions
-from tests.outcomes import ASKED, RIGHT, Outcome, events_after_last_user_message, outcome_of, score
+from tests.outcomes import ASKED, RIGHT, Outcome, reply_outcome, score
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLLOW_UPS = ROOT / "tests" / "conversations" / "followups.tsv"
@@ -34,8 +34,6 @@ def accepted(label: str) -> Set[str]:
 @pytest.fixture(scope="module")
 def converse(tmp_path_factory):
     """Run a conversation of several messages; return the outcome of each message."""
-    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-
     with agent_with_actions(tmp_path_factory.mktemp("conversations")) as agent:
         loop = asyncio.new_event_loop()
         count = {"n": 0}
@@ -43,12 +41,7 @@ def converse(tmp_path_factory):
         def run(*texts: str) -> List[Outcome]:
             count["n"] += 1
             sender = f"conversation-{count['n']}"
-            outcomes = []
-            for text in texts:
-                loop.run_until_complete(agent.handle_message(UserMessage(text, CollectingOutputChannel(), sender)))
-                tracker = loop.run_until_complete(agent.tracker_store.retrieve(sender))
-                outcomes.append(outcome_of(events_after_last_user_message([e.as_dict() for e in tracker.events])))
-            return outcomes
+            return [loop.run_until_complete(reply_outcome(agent, sender, text)) for text in texts]
 
         yield run
         loop.close()

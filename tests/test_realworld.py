@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from tests.conftest import agent_with_actions
-from tests.outcomes import ASKED, MISSED, RIGHT, WRONG, Outcome, answered_in_full, events_after_last_user_message, outcome_of, score
+from tests.outcomes import ASKED, MISSED, RIGHT, WRONG, Outcome, answered_in_full, reply_outcome, score
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_SET = ROOT.parent / "shared" / "eval" / "realworld_dev.tsv"
@@ -73,17 +73,9 @@ def heldout_cases() -> List[Tuple[str, Set[str]]]:
 
 def run_all(agent, questions: List[str]) -> List[Outcome]:
     """Send each question as the first message of its own conversation; return the outcomes."""
-    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-
-    async def ask(index: int, text: str) -> Outcome:
-        sender = f"yardstick-{index}"
-        await agent.handle_message(UserMessage(text, CollectingOutputChannel(), sender))
-        tracker = await agent.tracker_store.retrieve(sender)
-        return outcome_of(events_after_last_user_message([e.as_dict() for e in tracker.events]))
-
     loop = asyncio.new_event_loop()
     try:
-        return [loop.run_until_complete(ask(i, q)) for i, q in enumerate(questions)]
+        return [loop.run_until_complete(reply_outcome(agent, f"yardstick-{i}", q)) for i, q in enumerate(questions)]
     finally:
         loop.close()
 
