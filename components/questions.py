@@ -6,7 +6,8 @@ message:
 
 * a **clause** for each question of a message that asks two or three
   ("does it hurt and how long does it take?", "How long is a session? How many
-  will I need?");
+  will I need?"); a later question that points back ("Are they the same?") is
+  read with the one before it;
 * a **context** variant for a short follow-up that leans on the conversation
   ("is that normal?", "what about afterwards?"): the patient's previous
   question in this session followed by the follow-up. Rasa gives a component
@@ -23,7 +24,10 @@ message's own result unless:
   context variant, is answered with confidence: the message takes that result.
 
 A red flag in the message (``emergency``) always wins; the context variant's
-own intent is never taken over for it.
+own intent is never taken over for it. A general question about a red flag as a
+risk of the treatment ("how rare is a lung puncture?"), not in the first person,
+keeps the emergency reply first and gets the answer on side effects and safety
+after it (with the other question's answer, if it asked two).
 """
 
 from __future__ import annotations
@@ -76,6 +80,8 @@ FOLLOW_UP = re.compile(
     re.IGNORECASE,
 )
 FOLLOW_UP_WORDS = 8
+# A question of a compound message that points back at the one before it.
+POINTS_BACK = re.compile(r"\b(?:that|this|those|these|they|them|same|both)\b", re.IGNORECASE)
 # A bare question this short ("how long?", "does it always happen") is read in
 # context too; a longer one needs a follow-up's words ("that", "what about").
 BARE_QUESTION_WORDS = 4
@@ -92,6 +98,13 @@ REASSURING = {"faq/side_effects_safety", "faq/aftercare", "faq/does_it_hurt"}
 # back ("what about my knee?") is followed by the clinic hand-off.
 FOR_YOU = {"faq/conditions_treated", "faq/benefits"}
 OWN_BODY_HANDOFF = "handoff/health_conditions"
+# A question about a red flag as a risk of the treatment, asked in general
+# ("How can it cause a collapsed lung?"), not about the patient ("my chest...").
+RISK_QUESTION = re.compile(
+    rf"^\W*{_ASKS}.*\b(?:cause[sd]?|risks?|rare|chances?|likely|happens?|common|possible)\b", re.IGNORECASE
+)
+FIRST_PERSON = re.compile(r"\b(?:i|i'm|im|i've|ive|me|my|we|our|us)\b", re.IGNORECASE)
+RISKS_ANSWER = "faq/side_effects_safety"
 
 
 def clauses(text: Text) -> List[Text]:
@@ -107,6 +120,11 @@ def clauses(text: Text) -> List[Text]:
         if not carry and piece:
             parts.append(piece)
     return parts[:MAX_CLAUSES] if len(parts) > 1 else [text]
+
+
+def with_antecedents(parts: List[Text]) -> List[Text]:
+    """Put the question before in front of each question that points back at it."""
+    return [f"{parts[i - 1]} {part}" if i and POINTS_BACK.search(part) else part for i, part in enumerate(parts)]
 
 
 STARTS_ASKING = re.compile(rf"^\s*{_ASKS}", re.IGNORECASE)
@@ -155,7 +173,7 @@ class QuestionVariants(_Component):
                 continue  # a button's payload
             parts = clauses(text)
             if len(parts) > 1:
-                result += [Message(data={TEXT: part, VARIANT: "clause"}) for part in parts]
+                result += [Message(data={TEXT: part, VARIANT: "clause"}) for part in with_antecedents(parts)]
             if before and is_follow_up(text):
                 result.append(Message(data={TEXT: f"{before} {text}", VARIANT: "context"}))
         return result
@@ -188,7 +206,10 @@ class QuestionCombiner(_Component):
     @staticmethod
     def _fold(message: Message, variants: List[Message]) -> None:
         """Give the message two answers, or an unsure message a part's or the follow-up reading's answer."""
-        if not variants or _intent(message) == EMERGENCY:
+        if _intent(message) == EMERGENCY:
+            QuestionCombiner._answer_risk_question(message, variants)
+            return
+        if not variants:
             return
         found: List[Message] = []
         for clause in (v for v in variants if v.get(VARIANT) == "clause"):
@@ -208,6 +229,24 @@ class QuestionCombiner(_Component):
             _adopt(message, sources[0])
 
 
+    @staticmethod
+    def _answer_risk_question(message: Message, variants: List[Message]) -> None:
+        """Give a general question about a red flag as a risk the safety answer (after the emergency reply)."""
+        text = message.get(TEXT) or ""
+        if not RISK_QUESTION.search(text) or FIRST_PERSON.search(text):
+            return
+        labels: List[Text] = []
+        for clause in (v for v in variants if v.get(VARIANT) == "clause"):
+            if _intent(clause) == EMERGENCY:
+                labels.append(RISKS_ANSWER)
+            elif answer_label(clause) and _confidence(clause) >= MIN_CLAUSE_CONFIDENCE:
+                labels.append(answer_label(clause))
+        labels = list(dict.fromkeys(labels or [RISKS_ANSWER]))[:MAX_ANSWERS]
+        if RISKS_ANSWER not in labels:
+            return
+        _answer_both(message, labels)
+
+
 def _intent(message: Message) -> Optional[Text]:
     return (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
 
@@ -224,12 +263,12 @@ def answer_label(message: Message) -> Optional[Text]:
 
 
 def _answer_both(message: Message, labels: List[Text]) -> None:
-    """Give the message two answers: `answers`, and the second as a `second_question` entity."""
+    """Give the message its answers: `answers`, and the last as a `second_question` entity."""
     message.set(ANSWERS, labels, add_to_output=True)
     message.set(
         ENTITIES,
         (message.get(ENTITIES) or [])
-        + [{ENTITY_ATTRIBUTE_TYPE: SECOND, ENTITY_ATTRIBUTE_VALUE: labels[1], EXTRACTOR: "QuestionCombiner"}],
+        + [{ENTITY_ATTRIBUTE_TYPE: SECOND, ENTITY_ATTRIBUTE_VALUE: labels[-1], EXTRACTOR: "QuestionCombiner"}],
         add_to_output=True,
     )
 

@@ -209,3 +209,21 @@ def test_the_sentence_encoder_answers_a_repeated_text_from_its_cache(monkeypatch
     monkeypatch.setattr(Encoder, "_run", lambda self, texts: calls.append(texts))
     again = encoder.embed(["a text for the cache test"])
     assert calls == [] and (again == first).all()
+
+
+from components.questions import clauses, with_antecedents  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "text, parts",
+    [
+        ("does it hurt and how long does it take?", ["does it hurt", "how long does it take?"]),  # "and" + question word
+        ("What is it? How does it work?", ["What is it", "How does it work?"]),  # two question marks
+        ("In general, how many will I need?", ["In general, how many will I need?"]),  # one question
+        ("Dry needling vs. acupuncture. Are they the same?", ["Dry needling vs. acupuncture",
+                                                             "Dry needling vs. acupuncture Are they the same?"]),  # points back
+        ("what is it and how does it work?", ["what is it", "how does it work?"]),  # "it" alone does not point back
+    ],
+)
+def test_a_compound_message_is_split_into_its_questions(text, parts):
+    assert with_antecedents(clauses(text)) == parts
