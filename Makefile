@@ -5,7 +5,8 @@ SHELL := /bin/bash
 PYTHON     ?= python3
 VENV       := .venv
 BIN        := $(VENV)/bin
-RASA       := $(BIN)/rasa
+# Rasa's command line with the project's changes to Rasa installed (rasa_patches/).
+RASA       := $(BIN)/python -m rasa_patches
 MODEL      := models/dry-needling.tar.gz
 STAMP      := $(VENV)/.installed
 
@@ -25,7 +26,7 @@ export TF_CPP_MIN_LOG_LEVEL   := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-TRAINING_INPUTS := config.yml domain.yml $(shell find data components -type f \( -name '*.yml' -o -name '*.py' \) 2>/dev/null)
+TRAINING_INPUTS := config.yml domain.yml $(shell find data components policies -type f \( -name '*.yml' -o -name '*.py' \) 2>/dev/null)
 
 .PHONY: help install train run shell run-actions test validate test-unit test-stories clean
 
@@ -49,7 +50,7 @@ $(MODEL): $(STAMP) $(TRAINING_INPUTS)
 	$(RASA) train --fixed-model-name dry-needling --out models
 	touch $@
 
-validate: $(STAMP) ## Check the training data and domain (fails on warnings)
+validate: $(STAMP) ## Check the training data and domain (fails on warnings; the actions' own responses are only listed as unused)
 	$(RASA) data validate --fail-on-warnings
 
 run: $(MODEL) web ## Install, train if needed, start the action server, Rasa (REST + socket.io) and the demo page

@@ -14,7 +14,8 @@ from rasa_sdk.endpoint import create_argument_parser
 from rasa_sdk.plugin import plugin_manager
 
 from actions.access import ActionServerTokenPlugin
-from actions.clinic import ProfileError, current_profile
+from actions.config import current_profile
+from shared.clinic import ProfileError
 from actions.config import settings
 from frontdesk.api import FrontDeskPlugin
 
@@ -27,7 +28,7 @@ def main() -> int:
     except ProfileError as error:
         print(f"actions: cannot start: {error}", file=sys.stderr)
         print(
-            f"actions: set CLINIC_ID to one of the files in {settings().clinics_dir}",
+            f"actions: set CLINIC_ID to one of the files in {settings().clinic_file.parent}",
             file=sys.stderr,
         )
         return 2

@@ -7,7 +7,7 @@ only this machine reaches it. When it must be reachable from other hosts (Rasa
 in another container, for example), set ACTION_SERVER_TOKEN for both servers:
 then every request except GET /health must carry it, either as
 `Authorization: Bearer <token>` (what the Rasa server of this project sends,
-channels/action_fallback.py) or as the query parameter `token` (what Rasa
+rasa_patches/action_fallback.py) or as the query parameter `token` (what Rasa
 sends for `token:` under `action_endpoint` in endpoints.yml). A missing or
 wrong token gets 401 and runs nothing. /frontdesk keeps its own token
 (FRONTDESK_TOKEN, frontdesk/api.py).
@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 from typing import Optional
 
 import pluggy
 from sanic import Sanic
 from sanic.request import Request
 from sanic.response import HTTPResponse, json
+
+from actions.config import settings
 
 logger = logging.getLogger(__name__)
 hookimpl = pluggy.HookimplMarker("rasa_sdk")
@@ -54,7 +55,7 @@ class ActionServerTokenPlugin:
     @hookimpl
     def attach_sanic_app_extensions(self, app: Sanic) -> None:
         """Register the token check as request middleware (when a token is set)."""
-        token = os.environ.get("ACTION_SERVER_TOKEN", "")
+        token = settings().action_server_token
         if not token:
             return
 

@@ -9,7 +9,7 @@ from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SessionSt
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.callback import pending_question
-from actions.clinic import current_profile
+from actions.config import current_profile
 from actions.config import settings
 from actions.topics import topic_titles
 
@@ -19,19 +19,10 @@ MAX_CHOICES = 3
 
 
 def _selector(tracker: Tracker, retrieval_intent: Text) -> Dict[Text, Any]:
+    """Return the response selector's output for `retrieval_intent`, or {}."""
     return (tracker.latest_message.get("response_selector") or {}).get(
         retrieval_intent
     ) or {}
-
-
-NOTICE = (
-    "I'm an automated assistant for {clinic}. I give general information about "
-    "dry needling, not medical advice. In an emergency, call 911."
-)
-OFFER = "Would you like the clinic to contact you?"
-OFFER_BUTTONS = [{"title": "Yes, please", "payload": "/affirm"}, {"title": "No, thanks", "payload": "/deny"}]
-DID_YOU_MEAN = "I'm not sure which question you mean. Did you mean one of these?"
-NOT_SURE = "I'm not sure I understood that, and I don't want to guess."
 
 
 class ActionSessionStart(Action):
@@ -46,7 +37,7 @@ class ActionSessionStart(Action):
     ) -> List[EventType]:
         """Set the clinic name and say the notice."""
         name = current_profile().name
-        dispatcher.utter_message(text=NOTICE.format(clinic=name))
+        dispatcher.utter_message(response="utter_notice", clinic_name=name)
         return [
             SessionStarted(),
             SlotSet("clinic_name", name),
@@ -64,9 +55,9 @@ class ActionClinicContact(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict
     ) -> List[EventType]:
-        """Give the clinic's contact details and remember the unanswered question."""
+        """Say the clinic's contact details, offer a callback and remember the unanswered question."""
         dispatcher.utter_message(text=current_profile().contact_text())
-        dispatcher.utter_message(text=OFFER, buttons=OFFER_BUTTONS)
+        dispatcher.utter_message(response="utter_offer_callback")
         return [SlotSet("pending_question", pending_question(tracker))]
 
 
@@ -80,17 +71,17 @@ class ActionClarify(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict
     ) -> List[EventType]:
-        """Offer the likely topics as buttons, plus "Something else"."""
+        """Offer the likely topics as buttons plus "Something else", or hand over if none fits."""
         topics = self._candidates(tracker)
         if not topics:
-            dispatcher.utter_message(text=NOT_SURE)
+            dispatcher.utter_message(response="utter_not_sure")
             return [FollowupAction("action_clinic_contact")]
         titles = topic_titles()
         buttons = [
             {"title": titles[topic], "payload": f"/{FAQ}/{topic}"} for topic in topics
         ]
         buttons.append({"title": "Something else", "payload": "/something_else"})
-        dispatcher.utter_message(text=DID_YOU_MEAN, buttons=buttons)
+        dispatcher.utter_message(response="utter_did_you_mean", buttons=buttons)
         return []
 
     @staticmethod

@@ -1,10 +1,9 @@
-"""The callback-request form: validate what the patient types, then store it."""
+"""The callback-request form: ask what a domain response alone cannot, validate the answers, then store them."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -13,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import contact_details as check
-from actions.clinic import current_profile
+from actions.config import current_profile
 from actions.config import settings
 from frontdesk.notify import notify_pending
 from frontdesk.store import NewRequest, store_for
@@ -23,20 +22,12 @@ logger = logging.getLogger(__name__)
 FORM_SLOTS = ["callback_name", "callback_contact", "callback_time", "callback_question", "callback_consent"]
 STATE_SLOTS = ["callback_contact_kind", "callback_status", "callback_failures", "pending_question"]
 MAX_FAILURES = 3
-# Said before the question is asked again (so they state the problem, not ask).
-RETRY = {
-    "callback_name": "Sorry, I didn't catch a name there. You can also say \"cancel\".",
-    "callback_contact": "That doesn't look like a phone number or an email address (for example 403-555-0123 or name@example.com). You can also say \"cancel\".",
-    "callback_time": "That's a bit long for a preferred time; a few words are enough.",
-    "callback_question": "I need the question in a few words. You can also say \"cancel\".",
-    "callback_consent": "I need a clear yes or no for this.",
-}
 PENDING_QUESTION_INTENTS = {"handoff", "nlu_fallback"}
 NOT_A_QUESTION = {"handoff/human", "handoff/contact", "handoff/booking"}
 
 
 def pending_question(tracker: Tracker) -> Optional[Text]:
-    """The patient's last question the assistant could not answer, if any."""
+    """Return the patient's last question the assistant could not answer, if any."""
     for event in reversed(tracker.events):
         if event.get("event") != "user":
             continue
@@ -74,10 +65,11 @@ class ValidateCallbackForm(FormValidationAction):
         return await super().run(dispatcher, tracker, domain)
 
     def _invalid(self, slot: Text, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
+        """Say the slot's utter_retry_<slot> before it is asked again, or end the form after MAX_FAILURES."""
         failures = int(tracker.get_slot("callback_failures") or 0) + 1
         if failures >= MAX_FAILURES:
             return {slot: None, "callback_failures": None, "callback_status": "failed", "requested_slot": None}
-        dispatcher.utter_message(text=RETRY[slot])
+        dispatcher.utter_message(response=f"utter_retry_{slot}")
         return {slot: None, "callback_failures": float(failures)}
 
     def validate_callback_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Dict[Text, Any]:
@@ -121,53 +113,6 @@ class ValidateCallbackForm(FormValidationAction):
         return {"callback_consent": answer, "callback_failures": None}
 
 
-class AskAction(Action, ABC):
-    """Ask for one form slot with a fixed prompt (and optional quick replies)."""
-
-    buttons: List[Dict[Text, Text]] = []
-
-    @property
-    @abstractmethod
-    def prompt(self) -> Text:
-        """The question to ask."""
-
-    @property
-    @abstractmethod
-    def slot(self) -> Text:
-        """The slot it asks for."""
-
-    def name(self) -> Text:
-        """Return the action's name."""
-        return f"action_ask_{self.slot}"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> List[EventType]:
-        """Ask."""
-        dispatcher.utter_message(text=self.prompt, buttons=self.buttons)
-        return []
-
-
-class ActionAskCallbackName(AskAction):
-    """Ask for the name the clinic should use."""
-
-    slot = "callback_name"
-    prompt = "Sure. What name should the clinic ask for? (You can say \"cancel\" at any step.)"
-
-
-class ActionAskCallbackContact(AskAction):
-    """Ask for a phone number or an email address."""
-
-    slot = "callback_contact"
-    prompt = "What phone number or email address should they use?"
-
-
-class ActionAskCallbackTime(AskAction):
-    """Ask for a preferred contact time (optional)."""
-
-    slot = "callback_time"
-    prompt = "When is a good time to reach you? For example \"weekday mornings\", or \"any time\"."
-    buttons = [{"title": "Any time", "payload": "any time"}]
-
-
 class ActionAskCallbackQuestion(Action):
     """Ask for the question, offering the one the assistant could not answer."""
 
@@ -176,15 +121,13 @@ class ActionAskCallbackQuestion(Action):
         return "action_ask_callback_question"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> List[EventType]:
-        """Offer the pending question, or ask for one."""
+        """Offer the pending question (if Rasa can show it), or ask for one."""
         pending = tracker.get_slot("pending_question")
-        if pending:
-            dispatcher.utter_message(
-                text=f"I'll pass on this question: \"{pending}\" Is that right? Say yes, or type the question you'd like answered.",
-                buttons=[{"title": "Yes, that's it", "payload": "yes"}],
-            )
+        # Rasa's interpolator leaves "{question}" unfilled in a text that contains "0[".
+        if pending and "0[" not in pending:
+            dispatcher.utter_message(response="utter_callback_question_pending", question=pending)
         else:
-            dispatcher.utter_message(text="What would you like the clinic to help you with?")
+            dispatcher.utter_message(response="utter_callback_question_new")
         return []
 
 
@@ -197,13 +140,7 @@ class ActionAskCallbackConsent(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> List[EventType]:
         """Explain what is stored and for how long; ask yes or no."""
-        days = settings().retention_days
-        dispatcher.utter_message(
-            text="To contact you, the clinic needs to store your name, contact details, preferred time "
-            f"and question. They are used only for this callback and deleted after {days} days. "
-            "Do you agree?",
-            buttons=[{"title": "Yes, I agree", "payload": "yes"}, {"title": "No", "payload": "no"}],
-        )
+        dispatcher.utter_message(response="utter_callback_consent", days=settings().retention_days)
         return []
 
 
@@ -221,12 +158,12 @@ class ActionSubmitCallback(Action):
         if status == "emergency":
             dispatcher.utter_message(response="utter_emergency")
         elif status == "cancelled":
-            dispatcher.utter_message(text="Okay, I've cancelled that and saved nothing.")
+            dispatcher.utter_message(response="utter_callback_cancelled")
         elif status == "failed":
-            dispatcher.utter_message(text="Sorry, I couldn't take your details. You can reach the clinic directly.")
+            dispatcher.utter_message(response="utter_callback_failed")
             dispatcher.utter_message(text=profile.contact_text())
         elif tracker.get_slot("callback_consent") is not True:
-            dispatcher.utter_message(text="No problem, I haven't saved anything. You can reach the clinic directly.")
+            dispatcher.utter_message(response="utter_callback_no_consent")
             dispatcher.utter_message(text=profile.contact_text())
         else:
             self._store(dispatcher, tracker, profile)
@@ -234,6 +171,7 @@ class ActionSubmitCallback(Action):
 
     @staticmethod
     def _store(dispatcher: CollectingDispatcher, tracker: Tracker, profile) -> None:
+        """Store the request and confirm it, or say that it could not be saved."""
         config = settings()
         request = NewRequest(
             clinic_id=profile.id,
@@ -248,9 +186,7 @@ class ActionSubmitCallback(Action):
             row, created = store.add(request, tracker.sender_id)
         except SQLAlchemyError as error:
             logger.error("Could not store a callback request: %s", type(error).__name__)
-            dispatcher.utter_message(
-                text="Sorry, I couldn't save your request just now, so nothing was sent. Please contact the clinic directly."
-            )
+            dispatcher.utter_message(response="utter_callback_not_saved")
             dispatcher.utter_message(text=profile.contact_text())
             return
         if created and config.notify_webhook_url:
@@ -259,6 +195,9 @@ class ActionSubmitCallback(Action):
             ).start()
         by = "phone" if request.contact_kind == "phone" else "email"
         dispatcher.utter_message(
-            text=f"Thank you, {request.name}. Your request #{row.id} is with the team at "
-            f"{profile.name}; they'll contact you by {by}."
+            response="utter_callback_stored",
+            name=request.name,
+            request_id=row.id,
+            clinic_name=profile.name,
+            contact_by=by,
         )

@@ -7,16 +7,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CLINIC_ID = "apollo_calgary"
+from shared.clinic import PROJECT_ROOT, ClinicProfile, clinic_file, profile_at
 
 
 @dataclass(frozen=True)
 class Settings:
     """Everything the actions read from the environment."""
 
-    clinic_id: str
-    clinics_dir: Path
+    clinic_file: Path
     topics_file: Path
     # "Did you mean...?" offers FAQ topics only if `faq` had at least this intent
     # confidence, and only topics the answer selector rated at least this high.
@@ -31,11 +29,8 @@ class Settings:
     purge_interval_hours: float
     notify_retry_seconds: float
     tracker_db: Path
-
-    @property
-    def clinic_file(self) -> Path:
-        """Return the path of the selected clinic profile."""
-        return self.clinics_dir / f"{self.clinic_id}.yml"
+    # The bearer token the Rasa server must send (empty: none required).
+    action_server_token: str
 
 
 def _path(name: str, default: Path) -> Path:
@@ -47,8 +42,7 @@ def _path(name: str, default: Path) -> Path:
 def settings() -> Settings:
     """Return the settings (read once per process)."""
     return Settings(
-        clinic_id=os.environ.get("CLINIC_ID") or DEFAULT_CLINIC_ID,
-        clinics_dir=_path("CLINICS_DIR", PROJECT_ROOT / "clinics"),
+        clinic_file=clinic_file(os.environ.get("CLINIC_ID"), os.environ.get("CLINICS_DIR")),
         topics_file=_path("TOPICS_FILE", PROJECT_ROOT / "knowledge" / "topics.yml"),
         clarify_min_faq=float(os.environ.get("CLARIFY_MIN_FAQ", "0.4")),
         clarify_min_topic=float(os.environ.get("CLARIFY_MIN_TOPIC", "0.05")),
@@ -60,4 +54,10 @@ def settings() -> Settings:
         purge_interval_hours=float(os.environ.get("PURGE_INTERVAL_HOURS", "6")),
         notify_retry_seconds=float(os.environ.get("NOTIFY_RETRY_SECONDS", "60")),
         tracker_db=_path("TRACKER_DB", PROJECT_ROOT / "var" / "tracker.db"),
+        action_server_token=os.environ.get("ACTION_SERVER_TOKEN", ""),
     )
+
+
+def current_profile() -> ClinicProfile:
+    """Return the profile chosen by CLINIC_ID (read once per process)."""
+    return profile_at(settings().clinic_file)

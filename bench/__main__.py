@@ -41,7 +41,7 @@ import yaml
 
 from bench import load, machine
 from bench.services import Redis
-from tests.servers import BIN, MODEL, QUIET, Server, action_server, project_endpoints, rasa_server, say
+from tests.servers import BIN, MODEL, QUIET, RASA, Server, action_server, project_endpoints, rasa_server, say
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "var" / "bench"
@@ -90,7 +90,8 @@ def train(config: Path, out: Path, name: str) -> Tuple[Path, float]:
     """`rasa train` into `out` with an empty training cache; returns the model and seconds."""
     out.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **QUIET, "RASA_CACHE_DIRECTORY": str(out / "cache")}
-    command = [str(BIN / "rasa"), "train", "--config", str(config), "--domain", str(domain_path()),
+    rasa = [str(BIN / "rasa")] if name == "stock" else RASA  # stock: Rasa's own command line
+    command = [*rasa, "train", "--config", str(config), "--domain", str(domain_path()),
                "--data", str(ROOT / "data"), "--out", str(out), "--fixed-model-name", name]
     log(f"training {name}: {' '.join(command[1:])}")
     start = time.perf_counter()
@@ -151,9 +152,9 @@ def endpoints_for(action_url: str, tracker_db: Path, redis: Optional[Redis], kee
 def credentials_for(name: str, directory: Path) -> Path:
     """The project's channels for ours; Rasa's own REST channel for stock.
 
-    The project's channels install its runtime changes (channels/rest.py: the
-    admission gate, the graph runner, the action fallback), so stock is served
-    without them, as `rasa init` would serve it.
+    Stock is served without the project's channels (the admission gate, the
+    input checks) and started by Rasa's own command line, without rasa_patches,
+    as `rasa init` would serve it.
     """
     if name != "stock":
         return ROOT / "credentials.yml"
@@ -175,7 +176,7 @@ def measure(name: str, model: Path, tmp: Path, quick: bool, workers: int,
                                   stock=name == "stock")
         env = {"SANIC_WORKERS": str(workers)}
         rasa = rasa_server(logs, actions.url, None, env=env, model=model, endpoints_text=endpoints,
-                           credentials=credentials_for(name, logs))
+                           credentials=credentials_for(name, logs), stock=name == "stock")
         rasa.health = "/webhooks/rest/"
         start = time.perf_counter()
         rasa.start(timeout=900)
@@ -204,9 +205,9 @@ def measure(name: str, model: Path, tmp: Path, quick: bool, workers: int,
     return result
 
 
-def heldout(model: Path) -> Dict[str, Any]:
-    """Held-out accuracy, in a separate process (it loads the model itself)."""
-    output = subprocess.run([str(BIN / "python"), "-m", "bench.accuracy", str(model)], cwd=ROOT,
+def heldout(model: Path, stock: bool = False) -> Dict[str, Any]:
+    """Return the held-out accuracy, measured in a separate process (it loads the model itself)."""
+    output = subprocess.run([str(BIN / "python"), "-m", "bench.accuracy", str(model), *["--stock"] * stock], cwd=ROOT,
                             env={**os.environ, **QUIET}, capture_output=True, text=True)
     if output.returncode != 0:
         log(f"held-out accuracy failed: {output.stderr[-1500:]}")
@@ -443,7 +444,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             log("held-out accuracy")
             ours["heldout"] = heldout(ours_model)
             if stock_model_path:
-                run["stock"]["heldout"] = heldout(stock_model_path)
+                run["stock"]["heldout"] = heldout(stock_model_path, stock=True)
     finally:
         if redis:
             redis.stop()

@@ -194,7 +194,7 @@ def profile_one(name: str, model: Path, py_spy: str, seconds: float, concurrency
     actions = action_server(logs, env={"CALLBACK_DB_URL": f"sqlite:///{logs / 'callbacks.db'}"}).start()
     rasa = None
     try:
-        rasa = rasa_server(logs, actions.url, None, model=model, credentials=credentials_for(name, logs),
+        rasa = rasa_server(logs, actions.url, None, model=model, credentials=credentials_for(name, logs), stock=name == "stock",
                            endpoints_text=endpoints_for(f"{actions.url}/webhook", logs / "tracker.db", None, False,
                                                          stock=name == "stock"))
         rasa.start(timeout=900)

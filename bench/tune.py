@@ -64,6 +64,9 @@ def main(argv=None) -> int:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
+    import rasa_patches
+
+    rasa_patches.install()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", nargs="?", default=str(ROOT / "models" / "dry-needling.tar.gz"))
     parser.add_argument("--C", type=float, nargs="+", default=[10, 30, 100, 300])

@@ -22,20 +22,17 @@ messages) are the same as with Rasa's own ``rest`` channel. Differences from
   again), not a 200 with an empty list: the message was not stored (for
   example, the tracker store's database is locked), so the client may resend it.
 
-- **A few messages at a time** (``channels.admission``): the others wait their
+- **A few messages at a time** (``server.admission``): the others wait their
   turn in arrival order, so a busy minute slows every message a little rather
   than some a lot.
 - **The garbage collector skips what was loaded at start-up** (``gc.freeze()``
   once the server has started), so its occasional full pass stays short.
-- **The kept-alive connections to the action server** (``channels.action_fallback``)
+- **The kept-alive connections to the action server** (``rasa_patches.action_fallback``)
   are closed once the server has stopped.
 
-Loading this module also installs ``channels.action_fallback`` (the Rasa
-server answers from the clinic profile when the action server cannot be
-reached), ``channels.graph_runner`` (the model's graph runs without dask's
-scheduler), ``channels.domain_check`` (Rasa's per-message "is the domain
-empty?" check without building an empty domain) and ``HidePersonalData`` (no message text in the two Rasa log lines
-that would repeat it).
+The changes to Rasa's own behaviour (the action-server fallback, the graph
+runner...) are not installed here: ``python -m rasa_patches`` installs them
+for every Rasa command (``rasa_patches/__init__.py``).
 """
 
 from __future__ import annotations
@@ -43,8 +40,6 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import re
-import warnings
 from asyncio import CancelledError
 from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
 
@@ -55,7 +50,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels import action_fallback, admission, domain_check, graph_runner
+from rasa_patches import action_fallback
+from server import admission
 
 logger = logging.getLogger(__name__)
 
@@ -66,43 +62,6 @@ MAX_MESSAGE_CHARS = 5000
 MAX_SENDER_CHARS = 255  # the sender_id column of Rasa's SQL tracker store
 # What the socket.io channel says to a longer message (REST answers 413).
 TOO_LONG = "Sorry, that message is too long for me. Please ask your question in a few sentences."
-
-action_fallback.install()
-domain_check.install()
-graph_runner.install()
-
-
-class HidePersonalData(logging.Filter):
-    """Drop what the patient typed from the two Rasa log lines that repeat it.
-
-    - When the tracker store's database fails (locked, read-only, full), Rasa
-      logs the SQLAlchemy error at ERROR level; its ``[parameters: ...]`` part
-      holds the event being saved: the message text, the callback form's
-      answers. The SQL statement and the error itself stay in the log.
-    - A message starting with "/" that is not a valid button payload is logged
-      at WARNING level with its text (``"user_text": ...``).
-    """
-
-    PARAMETERS = re.compile(r"\[parameters: .*?\]\n(?=\(Background on this error)|\[parameters: .*", re.S)
-    # JSON ("user_text": "..."), or the console format (user_text=... to the end of the line, maybe coloured).
-    USER_TEXT = re.compile(
-        r"""(user_text["']?(?:\x1b\[[0-9;]*m)*\s*[:=]\s*(?:\x1b\[[0-9;]*m)*)(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\n]*)"""
-    )
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        hidden = self.PARAMETERS.sub("[parameters hidden]\n", message)
-        hidden = self.USER_TEXT.sub(r'\1"(hidden)"', hidden)
-        if hidden != message:
-            record.msg, record.args = hidden, None
-        return True
-
-
-for _name in ("rasa.core.tracker_store", "rasa.shared.core.training_data.story_reader.yaml_story_reader"):
-    logging.getLogger(_name).addFilter(HidePersonalData())
-# The same text, as a Python warning printed to stderr.
-warnings.filterwarnings("ignore", message=r"Failed to parse arguments in line")
-
 
 class BadRequest(Exception):
     """A request the channel refuses, with its HTTP status."""

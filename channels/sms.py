@@ -16,7 +16,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.twilio import TwilioInput, TwilioOutput
 from sanic import Blueprint
 
-from channels import admission
+from server import admission
 
 MAX_SENDERS = 10_000  # remembered pending choices (oldest forgotten first)
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import uuid
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
@@ -43,18 +42,16 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError
 
-from channels import admission
+from server import admission
+from server.settings import settings
 from channels.rest import MAX_MESSAGE_CHARS, TOO_LONG
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_ORIGINS = "http://localhost:8080"
-
-
 def allowed_origins(value: Optional[str] = None) -> List[str]:
     """The origins allowed to connect: CORS_ORIGINS, comma or space separated."""
     if value is None:
-        value = os.environ.get("CORS_ORIGINS") or DEFAULT_ORIGINS
+        value = settings().cors_origins
     return [origin.rstrip("/") for origin in re.split(r"[\s,]+", value) if origin]
 
 

@@ -17,7 +17,7 @@ processes (Sanic workers) can share the file: readers never wait for the
 writer, and a writer waits up to 5 s for another. With any other database
 (PostgreSQL) only the two queries differ from Rasa's SQLTrackerStore. Either
 way it makes rebuilding a conversation from its events faster
-(stores/event_types.py). Use it with
+(rasa_patches/event_types.py). Use it with
 ``tracker_store: type: stores.sql_tracker_store.SQLTrackerStore`` and the same
 settings as Rasa's ``type: SQL`` (endpoints.yml).
 
@@ -61,8 +61,7 @@ from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from stores import event_types
-from stores.tracker_copy import Tracker, continues, copy_of, forget_least_recent
+from rasa_patches.tracker_copy import KEEP_SECONDS, Tracker, continues, copy_of, forget_least_recent
 
 # How long a write waits for another process's write (Python's sqlite3 default too).
 BUSY_TIMEOUT_MS = 5_000
@@ -90,10 +89,6 @@ ROWS_MARKER = "SELECT max(id), count(*), max(timestamp) FROM events WHERE sender
 COLUMNS = ("sender_id", "type_name", "timestamp", "intent_name", "action_name", "data")
 INSERT_EVENT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 CACHE_SIZE = 128  # conversations; a 10-message conversation's copy is about 100 KB
-# A copy is forgotten this long after its conversation was last read or saved
-# (Rasa's default session length), so the privacy purge's deletions do not
-# linger in memory.
-KEEP_SECONDS = 3600
 
 
 class _Kept(NamedTuple):
@@ -140,7 +135,6 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Connect as Rasa's `type: SQL` store does, then tune an SQLite engine."""
         super().__init__(*args, **kwargs)
-        event_types.install()
         self._kept: Optional["OrderedDict[Text, _Kept]"] = None
         if self.engine.dialect.name != "sqlite" or self.engine.url.database in (None, "", ":memory:"):
             return  # an in-memory database lives in Rasa's engine: keep it

@@ -12,8 +12,17 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import clinic, config, topics
+from actions import config, topics
+from server import settings as server_settings
+from shared import clinic
 from tests.live import live  # noqa: F401 - the shared real servers (tests/live.py)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Install the project's changes to Rasa, as every entry point does, for the in-process agents."""
+    import rasa_patches
+
+    rasa_patches.install()
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "dry-needling.tar.gz"
@@ -21,7 +30,8 @@ MODEL = ROOT / "models" / "dry-needling.tar.gz"
 
 def _clear_caches() -> None:
     config.settings.cache_clear()
-    clinic.current_profile.cache_clear()
+    clinic.profile_at.cache_clear()
+    server_settings.settings.cache_clear()
     topics.topic_titles.cache_clear()
 
 
@@ -118,24 +128,3 @@ def parse(agent) -> Callable[[str], Dict[str, Any]]:
 
     yield run
     loop.close()
-
-
-def answer_of(parse_data: Dict[str, Any]) -> str:
-    """What the bot does with a parsed message: a topic, an intent, or 'clarify'."""
-    intent = parse_data["intent"]["name"]
-    if intent == "nlu_fallback":
-        return "clarify"
-    selector = parse_data.get("response_selector", {}).get(intent)
-    if selector:
-        return selector["response"]["intent_response_key"]
-    return intent
-
-
-def top1_of(parse_data: Dict[str, Any]) -> str:
-    """The classifier's own top-1 label, before any fallback or clarification."""
-    ranking = [i for i in parse_data["intent_ranking"] if i["name"] != "nlu_fallback"]
-    intent = ranking[0]["name"] if ranking else parse_data["intent"]["name"]
-    selector = parse_data.get("response_selector", {}).get(intent)
-    if selector and selector.get("ranking"):
-        return selector["ranking"][0]["intent_response_key"]
-    return intent

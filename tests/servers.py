@@ -21,6 +21,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "dry-needling.tar.gz"
+# Rasa's command line with the project's changes installed (rasa_patches), as `make run` uses it.
+RASA = [str(BIN / "python"), "-m", "rasa_patches"]
 QUIET = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"}
 
 
@@ -115,20 +117,23 @@ def project_endpoints(action_url: str, tracker_db: Path, rasa_store: bool = Fals
 def rasa_server(log_dir: Path, action_url: str, tracker_db: Optional[Path],
                 extra: Optional[List[str]] = None, env: Optional[Dict[str, str]] = None,
                 model: Path = MODEL, endpoints_text: Optional[str] = None,
-                credentials: Path = ROOT / "credentials.yml") -> Server:
+                credentials: Path = ROOT / "credentials.yml", stock: bool = False) -> Server:
     """A Rasa server with the project's model and credentials and its own endpoints file.
 
     `endpoints_text` replaces the default endpoints (SQLite tracker store at
     `tracker_db`), e.g. for PostgreSQL and Redis (bench/services.py); `model`
     serves another model and `credentials` other channels (the benchmark's
-    stock Rasa: Rasa's own REST channel).
+    stock Rasa: Rasa's own REST channel). The server starts through
+    `python -m rasa_patches`, as `make run` starts it; `stock` starts Rasa's own
+    command line instead (the benchmark's stock Rasa, without the changes).
     """
     if not model.exists():
         raise RuntimeError(f"{model} is missing: run `make train` first")
     port = free_port()
     endpoints = log_dir / f"endpoints-{port}.yml"
     endpoints.write_text(endpoints_text or yaml.safe_dump(project_endpoints(f"{action_url}/webhook", tracker_db)))
-    command = [str(BIN / "rasa"), "run", "--model", str(model), "--port", str(port), "-i", "127.0.0.1",
+    rasa = [str(BIN / "rasa")] if stock else RASA
+    command = [*rasa, "run", "--model", str(model), "--port", str(port), "-i", "127.0.0.1",
                "--credentials", str(credentials), "--endpoints", str(endpoints),
                *(extra or [])]
     return Server(f"rasa-{port}", command, port, log_dir, env)

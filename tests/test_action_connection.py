@@ -1,4 +1,4 @@
-"""channels/action_fallback.py: action calls reuse kept-alive connections to the action server."""
+"""rasa_patches/action_fallback.py: action calls reuse kept-alive connections to the action server."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import asyncio
 from aiohttp import web
 from rasa.utils.endpoints import EndpointConfig
 
-from channels import action_fallback
-from channels.action_fallback import KeepAliveEndpoint
+from rasa_patches import action_fallback
+from rasa_patches.action_fallback import KeepAliveEndpoint
 
 
 async def _serve(ports):

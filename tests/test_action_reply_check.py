@@ -1,4 +1,4 @@
-"""channels/action_fallback.py: the action server's reply is checked as Rasa's schema checks it."""
+"""rasa_patches/action_fallback.py: the action server's reply is checked as Rasa's schema checks it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core import events as E
 
-from channels.action_fallback import RemoteActionWithFallback, _response_validators, _valid_reply
+from rasa_patches.action_fallback import RemoteActionWithFallback, _response_validators, _valid_reply
 
 # One of every event Rasa has, as an action server would send it.
 EVENTS = [

@@ -3,26 +3,50 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from pathlib import Path
 
 import pytest
+from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa_sdk.events import ActionExecuted, FollowupAction, SessionStarted, SlotSet
 
-from actions.actions import (
-    DID_YOU_MEAN,
-    NOT_SURE,
-    OFFER,
-    ActionClarify,
-    ActionClinicContact,
-    ActionSessionStart,
-)
+from actions.actions import ActionClarify, ActionClinicContact, ActionSessionStart
+from actions.callback import FORM_SLOTS
+
+ACTIONS = Path(__file__).resolve().parents[1] / "actions"
 
 
 def run(action, dispatcher, tracker, domain):
     return asyncio.run(action.run(dispatcher, tracker, domain))
 
 
-def texts(dispatcher):
-    return [m["text"] for m in dispatcher.messages]
+def said(message, domain):
+    """Return the text and buttons Rasa makes of an action's message (RemoteAction._utter_responses)."""
+    values = dict(message)
+    response = values.pop("response", None)
+    draft = {}
+    if response:
+        nlg = TemplatedNaturalLanguageGenerator(domain["responses"])
+        draft = nlg.generate_from_slots(response, {}, "collector", **values)
+    return draft.get("text") or message["text"], (draft.get("buttons") or []) + (message["buttons"] or [])
+
+
+def texts(dispatcher, domain):
+    return [said(m, domain)[0] for m in dispatcher.messages]
+
+
+def test_every_response_the_actions_say_is_in_the_domain(domain):
+    source = "\n".join(path.read_text(encoding="utf-8") for path in ACTIONS.glob("*.py"))
+    named = set(re.findall(r'response="(utter_\w+)"', source))
+    retries = {f"utter_retry_{slot}" for slot in FORM_SLOTS}
+    assert 'response=f"utter_retry_{slot}"' in source
+    assert named and (named | retries) <= set(domain["responses"])
+
+
+def test_the_form_asks_for_every_slot(domain):
+    actions = {a if isinstance(a, str) else next(iter(a)) for a in domain["actions"]}
+    for slot in FORM_SLOTS:
+        assert (f"action_ask_{slot}" in actions) != (f"utter_ask_{slot}" in domain["responses"]), slot
 
 
 def faq_selector(*scores):
@@ -44,14 +68,16 @@ def test_session_start_names_the_clinic_and_shows_the_notice(
     use_clinic(clinic_id)
     events = run(ActionSessionStart(), dispatcher, make_tracker(), domain)
     assert events == [SessionStarted(), SlotSet("clinic_name", name), ActionExecuted("action_listen")]
-    [notice] = texts(dispatcher)
+    [message] = dispatcher.messages
+    assert (message["response"], message["clinic_name"]) == ("utter_notice", name)
+    [notice] = texts(dispatcher, domain)
     assert name in notice
     assert "not medical advice" in notice and "911" in notice
 
 
 def test_default_clinic_is_apollo(dispatcher, make_tracker, domain):
     run(ActionClinicContact(), dispatcher, make_tracker(intent="handoff"), domain)
-    assert "info@apollophysioyyc.com" in texts(dispatcher)[0]
+    assert "info@apollophysioyyc.com" in texts(dispatcher, domain)[0]
 
 
 @pytest.mark.parametrize(
@@ -69,9 +95,11 @@ def test_clinic_contact_uses_only_the_profile(
     use_clinic(clinic_id)
     events = run(ActionClinicContact(), dispatcher, make_tracker(intent="handoff"), domain)
     assert events == [SlotSet("pending_question", None)]
-    text, offer = texts(dispatcher)
-    assert offer == OFFER
-    assert [b["payload"] for b in dispatcher.messages[1]["buttons"]] == ["/affirm", "/deny"]
+    text, offer = texts(dispatcher, domain)
+    assert dispatcher.messages[1]["response"] == "utter_offer_callback"
+    assert offer == "Would you like the clinic to contact you?"
+    assert said(dispatcher.messages[1], domain)[1] == [
+        {"title": "Yes, please", "payload": "/affirm"}, {"title": "No, thanks", "payload": "/deny"}]
     assert "can help" in text
     for phrase in must_say:
         assert phrase in text
@@ -89,7 +117,7 @@ def test_clinic_contact_includes_optional_fields_when_present(
     )
     use_clinic("full", tmp_path)
     run(ActionClinicContact(), dispatcher, make_tracker(), domain)
-    text, _ = texts(dispatcher)
+    text, _ = texts(dispatcher, domain)
     assert "call 403-555-0100, email a@b.ca or book online at https://example.org/book" in text
     assert "Opening hours: Mon-Fri 8-6." in text
 
@@ -105,14 +133,16 @@ def test_clarify_offers_top_three_topics_and_something_else(dispatcher, make_tra
     events = run(ActionClarify(), dispatcher, tracker, domain)
     assert events == []
     [message] = dispatcher.messages
-    assert message["text"] == DID_YOU_MEAN
-    assert [b["payload"] for b in message["buttons"]] == [
+    assert message["response"] == "utter_did_you_mean"
+    text, buttons = said(message, domain)
+    assert text == "I'm not sure which question you mean. Did you mean one of these?"
+    assert [b["payload"] for b in buttons] == [
         "/faq/does_it_hurt",
         "/faq/aftercare",
         "/faq/side_effects_safety",
         "/something_else",
     ]
-    assert [b["title"] for b in message["buttons"]] == [
+    assert [b["title"] for b in buttons] == [
         "Does it hurt?",
         "Aftercare and soreness",
         "Side effects and safety",
@@ -136,8 +166,9 @@ def test_clarify_offers_top_three_topics_and_something_else(dispatcher, make_tra
 def test_clarify_hands_over_when_no_topic_fits(dispatcher, make_tracker, domain, ranking, selector):
     tracker = make_tracker(intent="nlu_fallback", ranking=ranking, response_selector=selector)
     events = run(ActionClarify(), dispatcher, tracker, domain)
-    assert texts(dispatcher) == [NOT_SURE]
-    assert not dispatcher.messages[0]["buttons"]
+    assert dispatcher.messages[0]["response"] == "utter_not_sure"
+    assert texts(dispatcher, domain) == ["I'm not sure I understood that, and I don't want to guess."]
+    assert not said(dispatcher.messages[0], domain)[1]
     # ... and the clinic hand-off follows (contact details and the callback offer).
     assert events == [FollowupAction("action_clinic_contact")]
 

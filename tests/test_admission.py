@@ -1,4 +1,4 @@
-"""channels/admission.py: a few messages at a time, the others in arrival order."""
+"""server/admission.py: a few messages at a time, the others in arrival order."""
 
 from __future__ import annotations
 
@@ -8,19 +8,20 @@ from types import SimpleNamespace
 
 import pytest
 
-from channels import admission
+from server import admission
+from server.settings import DEFAULT_CONCURRENT_MESSAGES, settings
 
 
 @pytest.mark.parametrize(
     "value, expected",
     [
-        (None, admission.DEFAULT_LIMIT),  # unset: the default
-        ("", admission.DEFAULT_LIMIT),  # empty, as `VAR=` in a shell: the default
+        (None, DEFAULT_CONCURRENT_MESSAGES),  # unset: the default
+        ("", DEFAULT_CONCURRENT_MESSAGES),  # empty, as `VAR=` in a shell: the default
         ("2", 2),  # a positive whole number is used
         (" 8 ", 8),  # surrounding spaces are ignored
-        ("0", admission.DEFAULT_LIMIT),  # zero would let no message in: refused
-        ("-3", admission.DEFAULT_LIMIT),  # negative: refused
-        ("many", admission.DEFAULT_LIMIT),  # not a number: refused
+        ("0", DEFAULT_CONCURRENT_MESSAGES),  # zero would let no message in: refused
+        ("-3", DEFAULT_CONCURRENT_MESSAGES),  # negative: refused
+        ("many", DEFAULT_CONCURRENT_MESSAGES),  # not a number: refused
     ],
 )
 def test_the_limit_comes_from_the_environment_with_a_safe_default(monkeypatch, value, expected):
@@ -28,13 +29,15 @@ def test_the_limit_comes_from_the_environment_with_a_safe_default(monkeypatch, v
         monkeypatch.delenv("MAX_CONCURRENT_MESSAGES", raising=False)
     else:
         monkeypatch.setenv("MAX_CONCURRENT_MESSAGES", value)
+    settings.cache_clear()
     assert admission.limit() == expected
 
 
 def test_a_bad_limit_is_logged(monkeypatch, caplog):
     monkeypatch.setenv("MAX_CONCURRENT_MESSAGES", "lots")
-    with caplog.at_level(logging.ERROR, logger="channels.admission"):
-        assert admission.limit() == admission.DEFAULT_LIMIT
+    with caplog.at_level(logging.ERROR, logger="server.settings"):
+        settings.cache_clear()
+        assert admission.limit() == DEFAULT_CONCURRENT_MESSAGES
     assert "MAX_CONCURRENT_MESSAGES='lots'" in caplog.text
 
 

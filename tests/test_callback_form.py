@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
 from actions import contact_details as check
 from actions.callback import (
     FORM_SLOTS,
-    RETRY,
     STATE_SLOTS,
+    ActionAskCallbackConsent,
     ActionAskCallbackQuestion,
     ActionSubmitCallback,
     ValidateCallbackForm,
@@ -41,6 +42,21 @@ def form_tracker(slots=None, text="", intent="greet", requested="callback_name",
 
 def run(action, dispatcher, tracker, domain):
     return asyncio.run(action.run(dispatcher, tracker, domain))
+
+
+def said(message, domain):
+    """Return the text and buttons Rasa makes of an action's message (RemoteAction._utter_responses)."""
+    values = dict(message)
+    response = values.pop("response", None)
+    draft = {}
+    if response:
+        nlg = TemplatedNaturalLanguageGenerator(domain["responses"])
+        draft = nlg.generate_from_slots(response, {}, "collector", **values)
+    return draft.get("text") or message["text"], (draft.get("buttons") or []) + (message["buttons"] or [])
+
+
+def text(message, domain):
+    return said(message, domain)[0]
 
 
 @pytest.mark.parametrize(
@@ -99,6 +115,16 @@ def test_valid_answers_are_kept_normalised(dispatcher, domain, slot, value, expe
     assert dispatcher.messages == []
 
 
+# What validate_callback_form says before the form asks again, word for word.
+RETRY = {
+    "callback_name": "Sorry, I didn't catch a name there. You can also say \"cancel\".",
+    "callback_contact": "That doesn't look like a phone number or an email address (for example 403-555-0123 or name@example.com). You can also say \"cancel\".",
+    "callback_time": "That's a bit long for a preferred time; a few words are enough.",
+    "callback_question": "I need the question in a few words. You can also say \"cancel\".",
+    "callback_consent": "I need a clear yes or no for this.",
+}
+
+
 @pytest.mark.parametrize(
     "slot, value",
     [
@@ -114,7 +140,8 @@ def test_invalid_answer_is_asked_again_politely(dispatcher, domain, slot, value)
     result = validate(value, dispatcher, form_tracker(requested=slot), domain)
     assert result == {slot: None, "callback_failures": 1.0}
     [message] = dispatcher.messages
-    assert message["text"] == RETRY[slot]
+    assert message["response"] == f"utter_retry_{slot}"
+    assert text(message, domain) == RETRY[slot]
 
 
 def test_third_invalid_answer_ends_the_form(dispatcher, domain):
@@ -162,8 +189,49 @@ def test_pending_question_is_the_last_unanswered_question():
 
 def test_ask_question_offers_the_pending_one(dispatcher, domain):
     run(ActionAskCallbackQuestion(), dispatcher, form_tracker(slots={"pending_question": "Is it covered?"}), domain)
-    assert "Is it covered?" in dispatcher.messages[0]["text"]
-    assert dispatcher.messages[0]["buttons"][0]["payload"] == "yes"
+    [message] = dispatcher.messages
+    assert (message["response"], message["question"]) == ("utter_callback_question_pending", "Is it covered?")
+    assert said(message, domain) == (
+        "I'll pass on this question: \"Is it covered?\" Is that right? Say yes, or type the question you'd like answered.",
+        [{"title": "Yes, that's it", "payload": "yes"}],
+    )
+
+
+@pytest.mark.parametrize("pending", [None, "Is 10[mg] too much?"])  # none, or one Rasa cannot fill in
+def test_ask_question_asks_for_one(dispatcher, domain, pending):
+    run(ActionAskCallbackQuestion(), dispatcher, form_tracker(slots={"pending_question": pending}), domain)
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_callback_question_new"
+    assert said(message, domain) == ("What would you like the clinic to help you with?", [])
+
+
+def test_ask_consent_says_how_long_the_details_are_kept(dispatcher, domain, monkeypatch):
+    monkeypatch.setenv("RETENTION_DAYS", "14")
+    from actions import config
+
+    config.settings.cache_clear()
+    run(ActionAskCallbackConsent(), dispatcher, form_tracker(requested="callback_consent"), domain)
+    [message] = dispatcher.messages
+    assert (message["response"], message["days"]) == ("utter_callback_consent", 14)
+    assert said(message, domain) == (
+        "To contact you, the clinic needs to store your name, contact details, preferred time and question. "
+        "They are used only for this callback and deleted after 14 days. Do you agree?",
+        [{"title": "Yes, I agree", "payload": "yes"}, {"title": "No", "payload": "no"}],
+    )
+
+
+@pytest.mark.parametrize(
+    "slot, prompt, buttons",
+    [
+        ("callback_name", "Sure. What name should the clinic ask for? (You can say \"cancel\" at any step.)", []),
+        ("callback_contact", "What phone number or email address should they use?", []),
+        ("callback_time", "When is a good time to reach you? For example \"weekday mornings\", or \"any time\".",
+         [{"title": "Any time", "payload": "any time"}]),
+    ],
+)
+def test_the_form_asks_with_domain_responses(domain, slot, prompt, buttons):
+    assert said({"response": f"utter_ask_{slot}", "buttons": []}, domain) == (prompt, buttons)
+    assert f"action_ask_{slot}" not in domain["actions"]
 
 
 COMPLETE = {
@@ -177,8 +245,11 @@ def test_submit_commits_then_confirms_and_clears_the_slots(callback_db, dispatch
     [row] = callback_db.list()
     assert (row.name, row.contact, row.preferred_time, row.question, row.status) == (
         "Jane Doe", "+1 403-555-0123", "mornings", "How much is it?", "open")
-    assert f"request #{row.id}" in dispatcher.messages[0]["text"]
-    assert "by phone" in dispatcher.messages[0]["text"]
+    message = dispatcher.messages[0]
+    assert message["response"] == "utter_callback_stored"
+    assert text(message, domain) == (
+        f"Thank you, Jane Doe. Your request #{row.id} is with the team at "
+        "Apollo Physiotherapy Massage and Chiro; they'll contact you by phone.")
     assert {e["name"] for e in events} == set(FORM_SLOTS + STATE_SLOTS)
     assert all(e["value"] is None for e in events)
 
@@ -187,21 +258,22 @@ def test_submitting_the_same_request_twice_stores_it_once(callback_db, dispatche
     for _ in range(2):
         run(ActionSubmitCallback(), dispatcher, form_tracker(slots=COMPLETE, requested=None), domain)
     assert len(callback_db.list()) == 1
-    assert dispatcher.messages[0]["text"] == dispatcher.messages[1]["text"]
+    assert text(dispatcher.messages[0], domain) == text(dispatcher.messages[1], domain)
 
 
 @pytest.mark.parametrize(
-    "slots, first_words",
+    "slots, response, first_words",
     [
-        ({**COMPLETE, "callback_consent": False}, "No problem, I haven't saved anything"),  # no consent
-        ({"callback_status": "cancelled"}, "Okay, I've cancelled that"),  # cancelled
-        ({"callback_status": "failed"}, "Sorry, I couldn't take your details"),  # three failures
+        ({**COMPLETE, "callback_consent": False}, "utter_callback_no_consent", "No problem, I haven't saved anything"),  # no consent
+        ({"callback_status": "cancelled"}, "utter_callback_cancelled", "Okay, I've cancelled that"),  # cancelled
+        ({"callback_status": "failed"}, "utter_callback_failed", "Sorry, I couldn't take your details"),  # three failures
     ],
 )
-def test_nothing_is_stored_without_a_complete_consented_form(callback_db, dispatcher, domain, slots, first_words):
+def test_nothing_is_stored_without_a_complete_consented_form(callback_db, dispatcher, domain, slots, response, first_words):
     run(ActionSubmitCallback(), dispatcher, form_tracker(slots=slots, requested=None), domain)
     assert callback_db.list(None) == []
-    assert dispatcher.messages[0]["text"].startswith(first_words)
+    assert dispatcher.messages[0]["response"] == response
+    assert text(dispatcher.messages[0], domain).startswith(first_words)
 
 
 def test_emergency_during_the_form_gets_the_emergency_reply(callback_db, dispatcher, domain):
@@ -218,5 +290,7 @@ def test_database_failure_is_told_to_the_patient(callback_db, monkeypatch, dispa
 
     monkeypatch.setattr(type(callback_db), "add", locked)
     run(ActionSubmitCallback(), dispatcher, form_tracker(slots=COMPLETE, requested=None), domain)
-    assert dispatcher.messages[0]["text"].startswith("Sorry, I couldn't save your request")
+    assert dispatcher.messages[0]["response"] == "utter_callback_not_saved"
+    assert text(dispatcher.messages[0], domain) == (
+        "Sorry, I couldn't save your request just now, so nothing was sent. Please contact the clinic directly.")
     assert "info@apollophysioyyc.com" in dispatcher.messages[1]["text"]

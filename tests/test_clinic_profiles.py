@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from actions.clinic import ClinicProfile, ProfileError, load_profile
+from shared.clinic import ClinicProfile, ProfileError, load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "knowledge" / "seeds"

@@ -1,11 +1,11 @@
-"""channels/domain_check.py: Rasa's Domain.is_empty answer, without building an empty domain each time."""
+"""rasa_patches/domain_check.py: Rasa's Domain.is_empty answer, without building an empty domain each time."""
 
 from __future__ import annotations
 
 import pytest
 from rasa.shared.core.domain import Domain
 
-from channels import domain_check
+from rasa_patches import domain_check
 
 DOMAINS = [
     ("empty", Domain.empty),  # Rasa's empty domain

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from tests.live import ALLOWED_ORIGIN
-from tests.servers import ROOT, Server, action_server, free_port, BIN
+from tests.servers import RASA, ROOT, Server, action_server, free_port
 
 pytestmark = pytest.mark.model
 
@@ -39,7 +39,7 @@ def make_dry_run(target: str, **env: str) -> str:
 
 def test_make_run_enables_the_http_api_only_with_a_token_or_jwt_secret():
     default = make_dry_run("run")
-    assert "rasa run" in default and "--enable-api" not in default
+    assert "rasa_patches run" in default and "--enable-api" not in default
     with_token = make_dry_run("run", RASA_API_TOKEN="not-a-real-token")
     assert '--enable-api --auth-token "$RASA_API_TOKEN"' in with_token
     assert "not-a-real-token" not in with_token  # the token stays in the environment
@@ -65,7 +65,7 @@ def api_server(tmp_path_factory):
     (folder / "endpoints.yml").write_text("version: \"3.1\"\n")  # in-memory tracker store, no actions
     port = free_port()
     token, secret = uuid.uuid4().hex, uuid.uuid4().hex
-    server = Server("rasa-api", [str(BIN / "rasa"), "run", "--port", str(port), "-i", "127.0.0.1",
+    server = Server("rasa-api", [*RASA, "run", "--port", str(port), "-i", "127.0.0.1",
                                  "--model", str(folder / "no-model"), "--endpoints", str(folder / "endpoints.yml"),
                                  "--enable-api", "--auth-token", token, "--jwt-secret", secret],
                     port, folder).start()

@@ -26,7 +26,7 @@ DOMAIN = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))
 HURTS = DOMAIN["responses"]["utter_faq/does_it_hurt"][0]["text"]
 PRICE = DOMAIN["responses"]["utter_handoff/price"][0]["text"]
 CONTACT = ("The team at Apollo Physiotherapy Massage and Chiro (NE Calgary, Alberta) can help: "
-           "email info@apollophysioyyc.com.")  # clinics/apollo_calgary.yml, worded by actions/clinic.py
+           "email info@apollophysioyyc.com.")  # clinics/apollo_calgary.yml, worded by shared/clinic.py
 OFFER = "Would you like the clinic to contact you?"
 NOT_SAVED = "Sorry, I couldn't save your request just now, so nothing was sent. Please contact the clinic directly."
 # What the patient types into the callback form; none of it may reach a log.

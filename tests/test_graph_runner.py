@@ -1,4 +1,4 @@
-"""channels/graph_runner.py: the same answers as Rasa's dask runner, on the trained model."""
+"""rasa_patches/graph_runner.py: the same answers as Rasa's dask runner, on the trained model."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.runner.dask import DaskGraphRunner
 
-from channels import graph_runner
-from channels.graph_runner import SequentialGraphRunner
+from rasa_patches import graph_runner
+from rasa_patches.graph_runner import SequentialGraphRunner
 from tests.conftest import MODEL
 
 # Conversations that go through every kind of turn: session start and FAQs,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import answer_of
+from bench.accuracy import answer_of
 from tests.test_sources import REQUIRED
 
 pytestmark = pytest.mark.model

@@ -59,9 +59,11 @@ def test_no_number_in_an_answer_that_is_not_in_the_seeds(domain):
 
     seeds = " ".join(p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt"))
     seeds = seeds.replace("–", " to ")
+    # The callback form's example of a phone number to type is a fictional 555 number, not a fact.
+    example = re.compile(r"\b\d{3}-555-\d{4}\b")
     for name, variants in domain["responses"].items():
         for variant in variants:
-            for number in re.findall(r"\d+", variant.get("text", "")):
+            for number in re.findall(r"\d+", example.sub("", variant.get("text", ""))):
                 if number in {"911", "811"}:  # emergency and Health Link, product safety policy
                     continue
                 assert number in seeds, f"{name} says {number}, which no seed says"

@@ -1,4 +1,4 @@
-"""stores/tracker_copy.py: the same tracker as Rasa's copy (a replay of every event)."""
+"""rasa_patches/tracker_copy.py: the same tracker as Rasa's copy (a replay of every event)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.slots import TextSlot
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from stores.tracker_copy import Tracker, copy_of
+from rasa_patches.tracker_copy import Tracker, copy_of
 from tests.conftest import agent_with_actions
 
 # The callback form (an active loop) started, interrupted and completed; a

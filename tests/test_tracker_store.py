@@ -1,4 +1,4 @@
-"""stores/sql_tracker_store.py and stores/event_types.py against real SQLite files."""
+"""stores/sql_tracker_store.py and rasa_patches/event_types.py against real SQLite files."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from stores import event_types
+from rasa_patches import event_types
 from stores.sql_tracker_store import SESSION_EVENT_COUNT, SESSION_EVENTS, SQLTrackerStore
 
 DOMAIN = Domain.from_yaml(

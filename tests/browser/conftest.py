@@ -196,7 +196,7 @@ class Servers:
         self.rasa = Process(
             "rasa",
             [
-                str(VENV_BIN / "rasa"), "run",
+                str(VENV_BIN / "python"), "-m", "rasa_patches", "run",
                 "--model", str(MODEL),
                 "--port", str(self.rasa_port),
                 "--credentials", "credentials.yml",

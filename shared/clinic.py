@@ -1,4 +1,9 @@
-"""Load and validate clinic profiles (clinics/<id>.yml) and word their contact details."""
+"""Load and validate clinic profiles (clinics/<id>.yml) and word their contact details.
+
+Both servers import it: the action server for its answers, the Rasa server for
+what it says when the action server cannot be reached. Each reads CLINIC_ID
+and CLINICS_DIR in its own settings module and passes the file here.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,9 @@ from typing import List, Optional
 import jsonschema
 import yaml
 
-from actions.config import settings
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CLINIC_ID = "apollo_calgary"
+DEFAULT_CLINICS_DIR = PROJECT_ROOT / "clinics"
 
 SCHEMA = {
     "type": "object",
@@ -108,7 +115,14 @@ def load_profile(path: Path) -> ClinicProfile:
     return ClinicProfile(**data)
 
 
-@lru_cache(maxsize=1)
-def current_profile() -> ClinicProfile:
-    """Return the profile chosen by CLINIC_ID (read once per process)."""
-    return load_profile(settings().clinic_file)
+def clinic_file(clinic_id: Optional[str], clinics_dir: Optional[str]) -> Path:
+    """Return the profile file of `clinic_id` in `clinics_dir` (relative to the project), or the defaults."""
+    folder = Path(clinics_dir or DEFAULT_CLINICS_DIR)
+    folder = folder if folder.is_absolute() else PROJECT_ROOT / folder
+    return folder / f"{clinic_id or DEFAULT_CLINIC_ID}.yml"
+
+
+@lru_cache(maxsize=8)
+def profile_at(path: Path) -> ClinicProfile:
+    """Return the profile in `path`, read once per process."""
+    return load_profile(path)

@@ -23,12 +23,12 @@ returns:
   on without the action server).
 
 The notice and the contact details are the same sentences the action server
-says: they come from ``actions.actions.NOTICE`` and the clinic profile chosen
-by ``CLINIC_ID`` (``actions.clinic``), read by the Rasa server itself. (A
-response in domain.yml could not say how to reach the clinic, since the
-contact details live in the clinic profile, and an utterance used in no rule
-fails ``rasa data validate --fail-on-warnings``.) If the profile cannot be
-read, a generic "please contact the clinic directly" is said instead.
+says: the notice is domain.yml's ``utter_notice``, the contact details are
+worded by ``shared.clinic`` from the profile chosen by ``CLINIC_ID``, read by
+the Rasa server itself. If the profile cannot be read, ``utter_notice_no_clinic``
+and ``utter_contact_clinic_directly`` are said instead; other actions'
+contact details follow ``utter_unavailable``. The Rasa server imports nothing
+from ``actions/``.
 
 A rejection by the action server (``ActionExecutionRejection``: a form
 validation refusing a value) is not a failure and passes through unchanged.
@@ -37,8 +37,7 @@ It also sends ``ACTION_SERVER_TOKEN``, when that is set and endpoints.yml
 gives the action endpoint no token of its own, as ``Authorization: Bearer``
 (the action server requires it then: ``actions/access.py``).
 
-Installed by ``channels.rest`` (loaded from credentials.yml), so it is active
-in every ``rasa run`` of this project.
+Installed by ``rasa_patches.install()``, which every entry point calls.
 """
 
 from __future__ import annotations
@@ -47,7 +46,6 @@ import asyncio
 import copy
 import functools
 import logging
-import os
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text, Tuple
 
 import aiohttp
@@ -60,6 +58,9 @@ from rasa.shared.core.constants import ACTION_SESSION_START_NAME, REQUESTED_SLOT
 from rasa.shared.core.events import ActiveLoop, BotUttered, Event, SlotSet, UserUttered
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 
+from server.settings import settings
+from shared.clinic import ClinicProfile, profile_at
+
 if TYPE_CHECKING:
     from rasa.core.channels.channel import OutputChannel
     from rasa.core.nlg import NaturalLanguageGenerator
@@ -68,57 +69,29 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = 20.0
-SORRY = "Sorry, I can't help with that just now."
-GENERIC_CONTACT = "Please contact the clinic directly."
-GENERIC_NOTICE = (
-    "I'm an automated assistant. I give general information about dry needling, "
-    "not medical advice. In an emergency, call 911."
-)
 # The hand-off action already follows its one-line lead: only the contact details.
 NO_SORRY = {"action_clinic_contact"}
 
 
-def _timeout() -> float:
+def _profile() -> Optional[ClinicProfile]:
+    """Return the clinic profile of this Rasa server, or None (logged) if it cannot be read."""
     try:
-        return float(os.environ.get("ACTION_SERVER_TIMEOUT") or DEFAULT_TIMEOUT)
-    except ValueError:
-        return DEFAULT_TIMEOUT
-
-
-def _profile():
-    try:
-        from actions.clinic import current_profile
-
-        return current_profile()
+        return profile_at(settings().clinic_file)
     except Exception as error:  # noqa: BLE001 - any failure means "no profile"
         logger.error("Fallback: cannot read the clinic profile (%s)", type(error).__name__)
         return None
 
 
-def contact_text() -> Text:
-    """How to reach the clinic, as the action server words it."""
-    profile = _profile()
-    return profile.contact_text() if profile else GENERIC_CONTACT
-
-
-def notice_and_clinic() -> tuple:
-    """The opening notice and the clinic's name, as action_session_start gives them."""
-    profile = _profile()
-    if profile is None:
-        return GENERIC_NOTICE, None
-    try:
-        from actions.actions import NOTICE
-
-        return NOTICE.format(clinic=profile.name), profile.name
-    except Exception as error:  # noqa: BLE001
-        logger.error("Fallback: cannot read the notice (%s)", type(error).__name__)
-        return GENERIC_NOTICE, profile.name
+async def _say(nlg: "NaturalLanguageGenerator", response: Text, tracker: "DialogueStateTracker",
+               output_channel: "OutputChannel", **values: Any) -> Text:
+    """Return the text of a domain response, filled with `values`."""
+    message = await nlg.generate(response, tracker, output_channel.name(), **values) or {}
+    return message.get("text") or ""
 
 
 def with_token(endpoint: Optional[EndpointConfig]) -> Optional[EndpointConfig]:
-    """The endpoint, sending ACTION_SERVER_TOKEN if it is set and no token is configured."""
-    token = os.environ.get("ACTION_SERVER_TOKEN")
+    """Return the endpoint, sending ACTION_SERVER_TOKEN if it is set and no token is configured."""
+    token = settings().action_server_token
     if not endpoint or not token or endpoint.token or "Authorization" in endpoint.headers:
         return endpoint
     endpoint = endpoint.copy()
@@ -296,7 +269,7 @@ class RemoteActionWithFallback(RemoteAction):
             # asyncio.timeout, not wait_for: wait_for runs the call as a separate
             # task, and under load each task hand-over waits its turn behind every
             # other conversation's work (the slowest messages were these).
-            async with asyncio.timeout(_timeout()):
+            async with asyncio.timeout(settings().action_server_timeout):
                 return await super().run(output_channel, nlg, tracker, domain)
         except ActionExecutionRejection:
             raise
@@ -317,16 +290,26 @@ class RemoteActionWithFallback(RemoteAction):
         domain: "Domain",
     ) -> List[Event]:
         """The events the action server could not give: see the module docstring."""
+        profile = _profile()
         if self.name() == ACTION_SESSION_START_NAME:
-            notice, clinic = notice_and_clinic()
+            if profile:
+                notice = await _say(nlg, "utter_notice", tracker, output_channel, clinic_name=profile.name)
+            else:
+                notice = await _say(nlg, "utter_notice_no_clinic", tracker, output_channel)
             events = await rasa_action.ActionSessionStart().run(output_channel, nlg, tracker, domain)
-            slots = [SlotSet("clinic_name", clinic)] if clinic and any(s.name == "clinic_name" for s in domain.slots) else []
+            has_slot = any(s.name == "clinic_name" for s in domain.slots)
+            slots = [SlotSet("clinic_name", profile.name)] if profile and has_slot else []
             # Rasa's order: SessionStarted, carried-over slots, then action_listen last.
             return [BotUttered(notice), *events[:-1], *slots, events[-1]]
-        contact = contact_text()
+        if profile:
+            contact = profile.contact_text()
+        else:
+            contact = await _say(nlg, "utter_contact_clinic_directly", tracker, output_channel)
         events: List[Event] = []
         if not _said_this_turn(tracker, contact):
-            events.append(BotUttered(contact if self.name() in NO_SORRY else f"{SORRY} {contact}"))
+            if self.name() not in NO_SORRY:
+                contact = f"{await _say(nlg, 'utter_unavailable', tracker, output_channel)} {contact}"
+            events.append(BotUttered(contact))
         if tracker.active_loop_name:
             events += [ActiveLoop(None), SlotSet(REQUESTED_SLOT, None)]
         return events

@@ -140,6 +140,12 @@ def continues(events: Sequence[Event], known: Sequence[Event]) -> bool:
     return len(events) >= len(known) and all(a is b for a, b in zip(events, known))
 
 
+# How long a kept copy of a conversation (the tracker store's, the policy's
+# states) lives after its conversation was last used: Rasa's default session
+# length, so the privacy purge's deletions do not linger in memory.
+KEEP_SECONDS = 3600
+
+
 def forget_least_recent(kept: Dict[Any, Any], size: int, seconds: float, now: float) -> None:
     """Drop kept copies, least recently kept first: beyond ``size``, and any kept ``seconds`` or more ago.
 

@@ -5,7 +5,7 @@ Before classifying a message's intent, Rasa's ``MessageProcessor`` asks
 defaults) and compares the two dicts: 3% of the server's busy time per message
 in `make profile`. The answer is the same comparison against one empty
 domain's dict, built on first use. ``install()`` puts this in place of Rasa's
-method; ``channels.rest`` calls it. ``tests/test_domain_check.py`` compares
+method; ``rasa_patches.install()`` calls it. ``tests/test_domain_check.py`` compares
 both on empty and non-empty domains.
 """
 

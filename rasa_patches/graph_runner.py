@@ -17,9 +17,8 @@ works out the order of the nodes once per set of targets and then only calls
 them. Nodes that do not depend on each other (the policies) run in a fixed
 order instead of dask's; they only read the tracker and the domain.
 
-``install()`` makes Rasa's ``MessageProcessor`` use it; ``channels.rest`` calls
-it, so it is active in every ``rasa run`` of this project. Training keeps
-Rasa's runner. ``tests/test_graph_runner.py`` compares both runners on the
+``install()`` makes Rasa's ``MessageProcessor`` use it (``rasa_patches.install()``
+calls it for every entry point). Training keeps Rasa's runner. ``tests/test_graph_runner.py`` compares both runners on the
 trained model.
 """
 

@@ -30,32 +30,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import logging
-import os
 import weakref
 from typing import Any, AsyncIterator, Awaitable, Callable, Dict, TypeVar
 
-logger = logging.getLogger(__name__)
+from server.settings import settings
 
-DEFAULT_LIMIT = 4
 _gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Gate]" = weakref.WeakKeyDictionary()
 
 T = TypeVar("T")
 
 
 def limit() -> int:
-    """MAX_CONCURRENT_MESSAGES, or the default when it is unset or not a positive whole number."""
-    raw = os.environ.get("MAX_CONCURRENT_MESSAGES", "").strip()
-    if not raw:
-        return DEFAULT_LIMIT
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        logger.error("MAX_CONCURRENT_MESSAGES=%r is not a positive whole number: using %d", raw, DEFAULT_LIMIT)
-        return DEFAULT_LIMIT
-    return value
+    """Return how many messages this process answers at once (MAX_CONCURRENT_MESSAGES, default 4)."""
+    return settings().max_concurrent_messages
 
 
 class Gate:

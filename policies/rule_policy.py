@@ -61,14 +61,11 @@ from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import ACTION_NAME
 
-from stores.tracker_copy import Tracker, continues, copy_of, forget_least_recent
+from rasa_patches.tracker_copy import KEEP_SECONDS, Tracker, continues, copy_of, forget_least_recent
 
-# Conversations whose states are kept between predictions (a few KB each), and
-# for how long after their latest message: as long as the tracker store keeps
-# its copies, so patients' messages do not linger in memory after the privacy
-# purge.
+# Conversations whose states are kept between predictions (a few KB each), for
+# KEEP_SECONDS after their latest message, as the tracker store keeps its copies.
 KEEP_CONVERSATIONS = 256
-KEEP_SECONDS = 3600
 # Events that only add to a conversation: Rasa's applied_events() keeps them as
 # they are (no session start, restart, undo or loop re-run), and they change
 # no earlier state. Anything else after the kept point means a full rebuild.

@@ -10,7 +10,7 @@ tracker store reads the conversation) and on every action server reply.
 ``install()`` wraps ``Event.resolve_by_type`` with a cache of the names it has
 resolved. Unknown names, ``default`` classes and errors go to Rasa's own
 function every time, so behaviour is unchanged. Installed by
-``stores.sql_tracker_store.SQLTrackerStore`` when Rasa creates the store.
+``rasa_patches.install()``.
 """
 
 from __future__ import annotations

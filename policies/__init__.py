@@ -1,0 +1,1 @@
+"""The dialogue policy (config.yml)."""

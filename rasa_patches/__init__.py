@@ -1,0 +1,76 @@
+"""Every change this project makes to Rasa 3.6.21's own behaviour, installed in one place.
+
+``install()`` checks the Rasa version first and refuses any other (the changes
+reach into Rasa's private parts), then installs each change. Every entry point
+calls it: ``python -m rasa_patches <rasa command>`` (what the Makefile, the
+images, the tests' servers and the benchmark start), the tests' in-process
+agents (``tests/conftest.py``) and the scripts that load the model. Importing
+this package, a channel or a store installs nothing.
+
+The changes (``docs/performance.md`` says what each buys):
+
+- ``action_fallback``: the Rasa server answers from the clinic profile when
+  the action server cannot be reached; kept-alive action calls; the action
+  server's reply checked against the one event schema its name picks;
+- ``graph_runner``: the model's graph runs in plain Python, not through dask;
+- ``domain_check``: Rasa's "is the domain empty?" check against one empty domain;
+- ``event_types``: an event's class is found by name in a dictionary;
+- ``log_privacy``: no patient text in the two Rasa log lines that repeat it.
+
+``tracker_copy`` is not installed: the project's tracker store and policy use
+its ``Tracker``, which copies its state instead of replaying its events.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, Iterable, List
+
+import rasa
+
+RASA_VERSION = "3.6.21"
+_installed: List[str] = []
+
+
+class WrongRasaVersion(SystemExit):
+    """Rasa is not the version these changes were written for."""
+
+
+def check_version(version: str = "") -> None:
+    """Refuse to go on, with a one-line message, unless Rasa is the version the changes were written for."""
+    version = version or rasa.__version__
+    if version != RASA_VERSION:
+        raise WrongRasaVersion(
+            f"rasa_patches: written for rasa {RASA_VERSION}, found rasa {version}; "
+            "install the versions in requirements.lock (`make install`)"
+        )
+
+
+def _patches() -> Dict[str, Callable[[], None]]:
+    from rasa_patches import action_fallback, domain_check, event_types, graph_runner, log_privacy
+
+    return {
+        "action_fallback": action_fallback.install,
+        "graph_runner": graph_runner.install,
+        "domain_check": domain_check.install,
+        "event_types": event_types.install,
+        "log_privacy": log_privacy.install,
+    }
+
+
+def install(skip: Iterable[str] = ()) -> List[str]:
+    """Check the Rasa version, then install every change but those in `skip`; return the names installed."""
+    check_version()
+    patches = _patches()
+    unknown = set(skip) - set(patches)
+    if unknown:
+        raise ValueError(f"rasa_patches: no change called {', '.join(sorted(unknown))}; there are {', '.join(patches)}")
+    for name, patch in patches.items():
+        if name not in skip and name not in _installed:
+            patch()
+            _installed.append(name)
+    return list(_installed)
+
+
+def installed() -> List[str]:
+    """Return the names of the changes installed in this process."""
+    return list(_installed)

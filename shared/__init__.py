@@ -1,0 +1,1 @@
+"""What the Rasa server and the action server both import: clinic profiles and their wording."""
