@@ -28,7 +28,7 @@ export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
 TRAINING_INPUTS := config.yml domain.yml $(shell find data components policies -type f \( -name '*.yml' -o -name '*.py' \) 2>/dev/null)
 
-.PHONY: help install train run shell run-actions test validate test-unit test-stories clean
+.PHONY: help install train run shell run-actions test validate lint test-unit test-stories clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -53,6 +53,10 @@ $(MODEL): $(STAMP) $(TRAINING_INPUTS)
 validate: $(STAMP) ## Check the training data and domain (fails on warnings; the actions' own responses are only listed as unused)
 	$(RASA) data validate --fail-on-warnings
 
+lint: $(STAMP) ## Check the Python code with ruff: lint and format (settings in pyproject.toml)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
 run: $(MODEL) web ## Install, train if needed, start the action server, Rasa (REST + socket.io) and the demo page
 	@mkdir -p var
 	@trap 'kill 0' EXIT INT TERM; \
@@ -62,7 +66,9 @@ run: $(MODEL) web ## Install, train if needed, start the action server, Rasa (RE
 	$(BIN)/python web/serve.py --port 8080 --rasa-url http://localhost:$(RASA_PORT) --quiet & \
 	echo "Rasa: http://localhost:$(RASA_PORT)  (REST: /webhooks/rest/webhook)  actions: http://localhost:$(ACTION_PORT)"; \
 	echo "Demo page: http://localhost:8080/"; \
-	wait
+	wait -n; status=$$?; \
+	echo "make run: a server stopped (exit $$status): stopping the others" >&2; \
+	exit $$status
 
 shell: $(MODEL) ## Chat in the terminal (start the action server first: make run-actions)
 	$(RASA) shell --model $(MODEL) --endpoints endpoints.yml
@@ -70,7 +76,7 @@ shell: $(MODEL) ## Chat in the terminal (start the action server first: make run
 run-actions: $(STAMP) ## Start only the action server
 	SANIC_HOST=$(ACTION_HOST) $(BIN)/python -m actions --port $(ACTION_PORT)
 
-test: $(MODEL) validate ## Install, train if needed, and run every test
+test: $(MODEL) validate lint ## Install, train if needed, and run every test
 	$(BIN)/pytest --ignore=tests/browser
 	$(MAKE) --no-print-directory test-stories
 	$(MAKE) --no-print-directory test-browser

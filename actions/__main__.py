@@ -14,10 +14,9 @@ from rasa_sdk.endpoint import create_argument_parser
 from rasa_sdk.plugin import plugin_manager
 
 from actions.access import ActionServerTokenPlugin
-from actions.config import current_profile
-from shared.clinic import ProfileError
-from actions.config import settings
+from actions.config import current_profile, settings
 from frontdesk.api import FrontDeskPlugin
+from shared.clinic import ProfileError, clinics_folder
 
 
 def main() -> int:
@@ -28,7 +27,7 @@ def main() -> int:
     except ProfileError as error:
         print(f"actions: cannot start: {error}", file=sys.stderr)
         print(
-            f"actions: set CLINIC_ID to one of the files in {settings().clinic_file.parent}",
+            f"actions: set CLINIC_ID to one of the files in {clinics_folder(settings().clinics_dir)}",
             file=sys.stderr,
         )
         return 2

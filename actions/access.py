@@ -35,12 +35,12 @@ OWN_TOKEN_PREFIX = "/frontdesk/"
 def _given_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     if header.startswith("Bearer "):
-        return header[len("Bearer "):]
+        return header[len("Bearer ") :]
     return request.args.get("token", "")
 
 
 def refusal(request: Request, token: Optional[str]) -> Optional[HTTPResponse]:
-    """A 401 for a request without the right token, or None to let it through."""
+    """Return a 401 for a request without the right token, or None to let it through."""
     if not token or request.path in OPEN_PATHS or request.path.startswith(OWN_TOKEN_PREFIX):
         return None
     if hmac.compare_digest(_given_token(request).encode(), token.encode()):

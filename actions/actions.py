@@ -10,7 +10,6 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.callback import pending_question
 from actions.config import current_profile
-from actions.config import settings
 from actions.topics import topic_titles
 
 FAQ = "faq"
@@ -20,9 +19,7 @@ MAX_CHOICES = 3
 
 def _selector(tracker: Tracker, retrieval_intent: Text) -> Dict[Text, Any]:
     """Return the response selector's output for `retrieval_intent`, or {}."""
-    return (tracker.latest_message.get("response_selector") or {}).get(
-        retrieval_intent
-    ) or {}
+    return (tracker.latest_message.get("response_selector") or {}).get(retrieval_intent) or {}
 
 
 class ActionSessionStart(Action):
@@ -32,9 +29,7 @@ class ActionSessionStart(Action):
         """Return the action's name."""
         return "action_session_start"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> List[EventType]:
         """Set the clinic name and say the notice."""
         name = current_profile().name
         dispatcher.utter_message(response="utter_notice", clinic_name=name)
@@ -52,9 +47,7 @@ class ActionClinicContact(Action):
         """Return the action's name."""
         return "action_clinic_contact"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> List[EventType]:
         """Say the clinic's contact details, offer a callback and remember the unanswered question."""
         dispatcher.utter_message(text=current_profile().contact_text())
         dispatcher.utter_message(response="utter_offer_callback")
@@ -68,40 +61,23 @@ class ActionClarify(Action):
         """Return the action's name."""
         return "action_clarify"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> List[EventType]:
         """Offer the likely topics as buttons plus "Something else", or hand over if none fits."""
         topics = self._candidates(tracker)
         if not topics:
             dispatcher.utter_message(response="utter_not_sure")
             return [FollowupAction("action_clinic_contact")]
         titles = topic_titles()
-        buttons = [
-            {"title": titles[topic], "payload": f"/{FAQ}/{topic}"} for topic in topics
-        ]
+        buttons = [{"title": titles[topic], "payload": f"/{FAQ}/{topic}"} for topic in topics]
         buttons.append({"title": "Something else", "payload": "/something_else"})
         dispatcher.utter_message(response="utter_did_you_mean", buttons=buttons)
         return []
 
     @staticmethod
     def _candidates(tracker: Tracker) -> List[Text]:
-        """Return the likely FAQ topics, best first, if a FAQ was plausible at all."""
-        config = settings()
-        ranking = tracker.latest_message.get("intent_ranking") or []
-        faq_confidence = max(
-            (i.get("confidence", 0.0) for i in ranking if i.get("name") == FAQ),
-            default=0.0,
-        )
-        if faq_confidence < config.clarify_min_faq:
-            return []
+        """Return up to three topics the NLU found likely (its `clarify_topics`, config.yml), best first."""
         known = topic_titles()
-        topics = []
-        for entry in _selector(tracker, FAQ).get("ranking") or []:
-            topic = (entry.get("intent_response_key") or "").partition("/")[2]
-            if topic in known and entry.get("confidence", 0.0) >= config.clarify_min_topic:
-                topics.append(topic)
-        return topics[:MAX_CHOICES]
+        return [topic for topic in tracker.latest_message.get("clarify_topics") or [] if topic in known][:MAX_CHOICES]
 
 
 class ActionAnswerAll(Action):
@@ -111,13 +87,10 @@ class ActionAnswerAll(Action):
         """Return the action's name."""
         return "action_answer_all"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> List[EventType]:
         """Say each topic's response; if one is for the clinic team, hand over after them."""
         answers = [
-            label for label in tracker.latest_message.get("answers") or []
-            if label.partition("/")[0] in (FAQ, HANDOFF)
+            label for label in tracker.latest_message.get("answers") or [] if label.partition("/")[0] in (FAQ, HANDOFF)
         ]
         for label in answers:
             dispatcher.utter_message(response=f"utter_{label}")

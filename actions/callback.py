@@ -12,8 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import contact_details as check
-from actions.config import current_profile
-from actions.config import settings
+from actions.config import current_profile, settings
 from frontdesk.notify import notify_pending
 from frontdesk.store import NewRequest, store_for
 
@@ -72,14 +71,18 @@ class ValidateCallbackForm(FormValidationAction):
         dispatcher.utter_message(response=f"utter_retry_{slot}")
         return {slot: None, "callback_failures": float(failures)}
 
-    def validate_callback_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Dict[Text, Any]:
+    def validate_callback_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict
+    ) -> Dict[Text, Any]:
         """Accept a plausible name (letters, spaces, hyphens, apostrophes)."""
         name = check.name(str(value or ""))
         if not name:
             return self._invalid("callback_name", dispatcher, tracker)
         return {"callback_name": name, "callback_failures": None}
 
-    def validate_callback_contact(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Dict[Text, Any]:
+    def validate_callback_contact(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict
+    ) -> Dict[Text, Any]:
         """Accept a North American phone number or an email address, normalised."""
         found = check.contact(str(value or ""))
         if not found:
@@ -87,14 +90,18 @@ class ValidateCallbackForm(FormValidationAction):
         kind, contact = found
         return {"callback_contact": contact, "callback_contact_kind": kind, "callback_failures": None}
 
-    def validate_callback_time(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Dict[Text, Any]:
+    def validate_callback_time(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict
+    ) -> Dict[Text, Any]:
         """Accept a short preferred time, or "any time"."""
         when = check.preferred_time(str(value or ""))
         if not when:
             return self._invalid("callback_time", dispatcher, tracker)
         return {"callback_time": when, "callback_failures": None}
 
-    def validate_callback_question(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Dict[Text, Any]:
+    def validate_callback_question(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict
+    ) -> Dict[Text, Any]:
         """Keep the prefilled question on "yes", or take the new one."""
         text = str(value or "")
         pending = tracker.get_slot("pending_question")
@@ -105,7 +112,9 @@ class ValidateCallbackForm(FormValidationAction):
             return self._invalid("callback_question", dispatcher, tracker)
         return {"callback_question": question, "callback_failures": None}
 
-    def validate_callback_consent(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Dict[Text, Any]:
+    def validate_callback_consent(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict
+    ) -> Dict[Text, Any]:
         """Accept an explicit yes or no."""
         answer = check.yes_no(str(value or ""))
         if answer is None:
@@ -190,9 +199,7 @@ class ActionSubmitCallback(Action):
             dispatcher.utter_message(text=profile.contact_text())
             return
         if created and config.notify_webhook_url:
-            threading.Thread(
-                target=notify_pending, args=(store, config.notify_webhook_url), daemon=True
-            ).start()
+            threading.Thread(target=notify_pending, args=(store, config.notify_webhook_url), daemon=True).start()
         by = "phone" if request.contact_kind == "phone" else "email"
         dispatcher.utter_message(
             response="utter_callback_stored",

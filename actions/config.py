@@ -14,12 +14,9 @@ from shared.clinic import PROJECT_ROOT, ClinicProfile, clinic_file, profile_at
 class Settings:
     """Everything the actions read from the environment."""
 
-    clinic_file: Path
+    clinic_id: str
+    clinics_dir: str
     topics_file: Path
-    # "Did you mean...?" offers FAQ topics only if `faq` had at least this intent
-    # confidence, and only topics the answer selector rated at least this high.
-    clarify_min_faq: float
-    clarify_min_topic: float
     # Callback requests (front-desk hand-off): where they are stored, who may
     # read them, where new ones are announced and how long they are kept.
     callback_db_url: str
@@ -32,6 +29,11 @@ class Settings:
     # The bearer token the Rasa server must send (empty: none required).
     action_server_token: str
 
+    @property
+    def clinic_file(self) -> Path:
+        """Return the chosen clinic's profile file (ProfileError for an id that is not a plain name)."""
+        return clinic_file(self.clinic_id, self.clinics_dir)
+
 
 def _path(name: str, default: Path) -> Path:
     value = Path(os.environ.get(name) or default)
@@ -42,12 +44,10 @@ def _path(name: str, default: Path) -> Path:
 def settings() -> Settings:
     """Return the settings (read once per process)."""
     return Settings(
-        clinic_file=clinic_file(os.environ.get("CLINIC_ID"), os.environ.get("CLINICS_DIR")),
+        clinic_id=os.environ.get("CLINIC_ID") or "",
+        clinics_dir=os.environ.get("CLINICS_DIR") or "",
         topics_file=_path("TOPICS_FILE", PROJECT_ROOT / "knowledge" / "topics.yml"),
-        clarify_min_faq=float(os.environ.get("CLARIFY_MIN_FAQ", "0.4")),
-        clarify_min_topic=float(os.environ.get("CLARIFY_MIN_TOPIC", "0.05")),
-        callback_db_url=os.environ.get("CALLBACK_DB_URL")
-        or f"sqlite:///{PROJECT_ROOT / 'var' / 'callbacks.db'}",
+        callback_db_url=os.environ.get("CALLBACK_DB_URL") or f"sqlite:///{PROJECT_ROOT / 'var' / 'callbacks.db'}",
         frontdesk_token=os.environ.get("FRONTDESK_TOKEN", ""),
         notify_webhook_url=os.environ.get("NOTIFY_WEBHOOK_URL", ""),
         retention_days=int(os.environ.get("RETENTION_DAYS", "30")),

@@ -15,11 +15,39 @@ _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-
 _NAME = re.compile(r"^[^\W\d_]+(?:[ .'-]+[^\W\d_]+)*\.?$")
 
 CANCEL_WORDS = {"cancel", "stop", "quit", "exit", "never mind", "nevermind", "forget it", "no thanks stop"}
-YES = {"yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "i agree", "agree", "yes please",
-       "yes, i agree", "that's it", "thats it", "that's right", "correct", "same", "yes that's it"}
+YES = {
+    "yes",
+    "y",
+    "yeah",
+    "yep",
+    "yup",
+    "sure",
+    "ok",
+    "okay",
+    "i agree",
+    "agree",
+    "yes please",
+    "yes, i agree",
+    "that's it",
+    "thats it",
+    "that's right",
+    "correct",
+    "same",
+    "yes that's it",
+}
 NO = {"no", "n", "nope", "nah", "no thanks", "i don't agree", "i do not agree", "don't"}
-ANY_TIME = {"any", "anytime", "any time", "whenever", "no preference", "skip", "doesn't matter",
-            "does not matter", "none", "-"}
+ANY_TIME = {
+    "any",
+    "anytime",
+    "any time",
+    "whenever",
+    "no preference",
+    "skip",
+    "doesn't matter",
+    "does not matter",
+    "none",
+    "-",
+}
 
 
 def words(text: str) -> str:

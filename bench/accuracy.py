@@ -27,7 +27,7 @@ def _selector(data: Dict[str, Any], intent: str) -> Dict[str, Any]:
 
 
 def answer_of(data: Dict[str, Any]) -> str:
-    """What the bot does: a topic, an intent, or "clarify"."""
+    """Return what the bot does: a topic, an intent, or "clarify"."""
     intent = data["intent"]["name"]
     if intent == "nlu_fallback":
         return "clarify"
@@ -39,7 +39,7 @@ def answer_of(data: Dict[str, Any]) -> str:
 
 
 def top1_of(data: Dict[str, Any]) -> str:
-    """The classifier's own best label, before any fallback or clarification."""
+    """Return the classifier's own best label, before any fallback or clarification."""
     ranking = [i for i in data.get("intent_ranking") or [] if i["name"] != "nlu_fallback"]
     intent = ranking[0]["name"] if ranking else data["intent"]["name"]
     if intent in ("faq", "handoff"):

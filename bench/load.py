@@ -35,7 +35,7 @@ CONVERSATION: Sequence[str] = (
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0-100), nearest-rank, of the values (nan when empty)."""
+    """Return the q-th percentile (0-100), nearest-rank, of the values (nan when empty)."""
     if not values:
         return math.nan
     ordered = sorted(values)
@@ -70,19 +70,28 @@ class LevelResult:
 
     def as_dict(self) -> dict:
         return {
-            "concurrency": self.concurrency, "conversations": self.conversations, "messages": self.messages,
-            "p50_ms": self.p(50), "p95_ms": self.p(95), "p99_ms": self.p(99), "mean_ms": (
-                sum(self.latencies) / len(self.latencies) * 1000 if self.latencies else math.nan),
-            "throughput": self.throughput, "errors": self.errors, "empty": self.empty, "wall_s": self.wall,
+            "concurrency": self.concurrency,
+            "conversations": self.conversations,
+            "messages": self.messages,
+            "p50_ms": self.p(50),
+            "p95_ms": self.p(95),
+            "p99_ms": self.p(99),
+            "mean_ms": (sum(self.latencies) / len(self.latencies) * 1000 if self.latencies else math.nan),
+            "throughput": self.throughput,
+            "errors": self.errors,
+            "empty": self.empty,
+            "wall_s": self.wall,
         }
 
 
-async def _send(session: aiohttp.ClientSession, url: str, sender: str, message: str,
-                result: LevelResult, timeout: float) -> None:
+async def _send(
+    session: aiohttp.ClientSession, url: str, sender: str, message: str, result: LevelResult, timeout: float
+) -> None:
     start = time.perf_counter()
     try:
-        async with session.post(url, json={"sender": sender, "message": message},
-                                timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+        async with session.post(
+            url, json={"sender": sender, "message": message}, timeout=aiohttp.ClientTimeout(total=timeout)
+        ) as response:
             body = await response.json(content_type=None) if response.status == 200 else await response.text()
             elapsed = time.perf_counter() - start
             if response.status != 200:
@@ -100,9 +109,16 @@ async def _send(session: aiohttp.ClientSession, url: str, sender: str, message: 
         result.empty += 1
 
 
-async def run_level(base_url: str, concurrency: int, conversations_each: int, label: str,
-                    script: Sequence[str] = CONVERSATION, timeout: float = 60,
-                    max_seconds: float = 600, stop: Optional[asyncio.Event] = None) -> LevelResult:
+async def run_level(
+    base_url: str,
+    concurrency: int,
+    conversations_each: int,
+    label: str,
+    script: Sequence[str] = CONVERSATION,
+    timeout: float = 60,
+    max_seconds: float = 600,
+    stop: Optional[asyncio.Event] = None,
+) -> LevelResult:
     """Run `concurrency` patients, each having `conversations_each` conversations."""
     url = f"{base_url}/webhooks/rest/webhook"
     result = LevelResult(concurrency)
@@ -126,5 +142,5 @@ async def run_level(base_url: str, concurrency: int, conversations_each: int, la
 
 
 def run(base_url: str, concurrency: int, conversations_each: int, label: str, **kwargs) -> LevelResult:
-    """Synchronous wrapper of run_level."""
+    """Run run_level synchronously."""
     return asyncio.run(run_level(base_url, concurrency, conversations_each, label, **kwargs))

@@ -20,13 +20,13 @@ def _proc_children() -> Dict[int, List[int]]:
         except OSError:
             continue
         # pid (comm) state ppid ...: comm may contain spaces and parentheses.
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
         children.setdefault(ppid, []).append(int(entry.name))
     return children
 
 
 def process_tree(pid: int) -> List[int]:
-    """The pid and all its descendants (Sanic workers are forked children)."""
+    """Return the pid and all its descendants (Sanic workers are forked children)."""
     children, tree, todo = _proc_children(), [], [pid]
     while todo:
         current = todo.pop()
@@ -46,15 +46,16 @@ def _status_kb(pid: int, key: str) -> int:
 
 
 def rss(pid: int) -> Tuple[int, int]:
-    """(current RSS, peak RSS) in bytes of the process and its descendants, summed."""
+    """Return (current RSS, peak RSS) in bytes of the process and its descendants, summed."""
     tree = process_tree(pid)
-    return (sum(_status_kb(p, "VmRSS") for p in tree) * 1024,
-            sum(_status_kb(p, "VmHWM") for p in tree) * 1024)
+    return (sum(_status_kb(p, "VmRSS") for p in tree) * 1024, sum(_status_kb(p, "VmHWM") for p in tree) * 1024)
 
 
 def pss(pid: int) -> int:
-    """Proportional set size in bytes of the process and its descendants: pages shared
-    between forked workers are split between them instead of counted once per process."""
+    """Return the proportional set size in bytes of the process and its descendants.
+
+    Pages shared between forked workers are split between them instead of counted once per process.
+    """
     total = 0
     for p in process_tree(pid):
         try:
@@ -103,7 +104,7 @@ def description() -> Dict[str, str]:
 
 
 def load_average() -> str:
-    """The 1, 5 and 15 minute load averages (other work on the machine skews figures)."""
+    """Return the 1, 5 and 15 minute load averages (other work on the machine skews figures)."""
     try:
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])
     except OSError:
@@ -118,12 +119,14 @@ def _meminfo(key: str) -> int:
 
 
 def git_revision(root: Path) -> str:
-    """The checked-out commit, with "+changes" when the work tree differs from it."""
+    """Return the checked-out commit, with " + uncommitted changes" when tracked files differ from it."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
-                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
         return head + (" + uncommitted changes" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"

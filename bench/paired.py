@@ -12,7 +12,7 @@ the real action server), holds the benchmark's 10-message conversation
 reports the process CPU time per message. The action server is shared and
 not counted. A change is switched off by not installing it
 (``rasa_patches.install(skip=...)``) or by giving its class Rasa's method back
-(the policy, the featurizer, the tracker copy, the store's kept copies).
+(the policy, the featurizer, the store's kept copies).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Callable, Dict, List
 
@@ -51,14 +52,6 @@ def _stock_count_vectors() -> None:
     SentenceCountVectorsFeaturizer._create_features = CountVectorsFeaturizer._create_features
 
 
-def _stock_tracker_copy() -> None:
-    from rasa.shared.core.trackers import DialogueStateTracker
-
-    from rasa_patches.tracker_copy import Tracker
-
-    Tracker.copy = DialogueStateTracker.copy
-
-
 def _no_kept_conversations() -> None:
     import stores.sql_tracker_store
 
@@ -69,10 +62,9 @@ def _no_kept_conversations() -> None:
 SWITCH_OFF: Dict[str, Callable[[], None]] = {
     "rule_policy": _stock_rule_policy,
     "sentence_count_vectors": _stock_count_vectors,
-    "tracker_copy": _stock_tracker_copy,
     "store_kept_copies": _no_kept_conversations,
 }
-PATCHES = ("action_fallback", "graph_runner", "domain_check", "event_types", "log_privacy")
+PATCHES = ("action_fallback", "graph_runner", "domain_check", "log_privacy")
 CHANGES = (*PATCHES, *SWITCH_OFF)
 
 
@@ -91,7 +83,8 @@ def worker(without: str, action_url: str, conversations: int, folder: Path) -> D
     from stores.sql_tracker_store import SQLTrackerStore
     from tests.servers import MODEL
 
-    store = SQLTrackerStore(dialect="sqlite", db=str(folder / f"tracker-{without or 'all'}.db"))
+    # A new database per run: conversations of an earlier round would make this one's longer.
+    store = SQLTrackerStore(dialect="sqlite", db=str(folder / f"tracker-{without or 'all'}-{uuid.uuid4().hex}.db"))
     agent = Agent.load(str(MODEL), action_endpoint=EndpointConfig(url=action_url), tracker_store=store)
 
     async def hold(count: int, prefix: str) -> int:
@@ -111,13 +104,32 @@ def worker(without: str, action_url: str, conversations: int, folder: Path) -> D
 
 def run_pair(without: str, action_url: str, conversations: int, folder: Path) -> Dict[str, float]:
     """Run the two copies at once; return each one's CPU ms per message."""
+
     def start(name: str) -> subprocess.Popen:
         return subprocess.Popen(
-            [sys.executable, "-m", "bench.paired", "--worker", name, "--action-url", action_url,
-             "--conversations", str(conversations), "--folder", str(folder)],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-            env={**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3",
-                 "PYTHONWARNINGS": "ignore"},
+            [
+                sys.executable,
+                "-m",
+                "bench.paired",
+                "--worker",
+                name,
+                "--action-url",
+                action_url,
+                "--conversations",
+                str(conversations),
+                "--folder",
+                str(folder),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env={
+                **os.environ,
+                "RASA_TELEMETRY_ENABLED": "false",
+                "TF_CPP_MIN_LOG_LEVEL": "3",
+                "PYTHONWARNINGS": "ignore",
+            },
         )
 
     processes = {"all": start(""), "without": start(without)}
@@ -156,13 +168,17 @@ def main(argv: List[str] = None) -> int:
             print("| change | with it, ms CPU/message | without it | what it buys | rounds |")
             print("|---|---:|---:|---:|---|")
             for change in args.changes:
-                pairs = [run_pair(change, f"{actions.url}/webhook", args.conversations, folder)
-                         for _ in range(args.rounds)]
+                pairs = [
+                    run_pair(change, f"{actions.url}/webhook", args.conversations, folder) for _ in range(args.rounds)
+                ]
                 shares = [(p["without"] - p["all"]) / p["without"] for p in pairs]
-                print(f"| {change} | {statistics.median(p['all'] for p in pairs):.2f} "
-                      f"| {statistics.median(p['without'] for p in pairs):.2f} "
-                      f"| {statistics.median(shares):+.1%} "
-                      f"| {', '.join(f'{s:+.1%}' for s in shares)} |", flush=True)
+                print(
+                    f"| {change} | {statistics.median(p['all'] for p in pairs):.2f} "
+                    f"| {statistics.median(p['without'] for p in pairs):.2f} "
+                    f"| {statistics.median(shares):+.1%} "
+                    f"| {', '.join(f'{s:+.1%}' for s in shares)} |",
+                    flush=True,
+                )
         finally:
             actions.stop()
     return 0

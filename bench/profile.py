@@ -56,9 +56,20 @@ STAGE_PATTERNS = (
     ("  of which: jsonschema check of the action server's reply", ("RemoteAction._validate_action_result",)),
 )
 # Files whose total time tells the stages of handling one message apart.
-STAGES = ("rasa/nlu/", "rasa/core/policies/", "rasa/core/tracker_store.py", "rasa/core/lock_store.py",
-          "rasa/core/actions/", "rasa/utils/endpoints.py", "rasa/core/processor.py", "components/", "channels/",
-          "spacy/language.py", "sqlalchemy/engine/base.py", "stores/")
+STAGES = (
+    "rasa/nlu/",
+    "rasa/core/policies/",
+    "rasa/core/tracker_store.py",
+    "rasa/core/lock_store.py",
+    "rasa/core/actions/",
+    "rasa/utils/endpoints.py",
+    "rasa/core/processor.py",
+    "components/",
+    "channels/",
+    "spacy/language.py",
+    "sqlalchemy/engine/base.py",
+    "stores/",
+)
 FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 
 
@@ -78,7 +89,7 @@ def short_file(path: str) -> str:
     if "site-packages/" in path:
         return path.split("site-packages/", 1)[1]
     if path.startswith(str(ROOT) + "/"):
-        return path[len(str(ROOT)) + 1:]
+        return path[len(str(ROOT)) + 1 :]
     m = re.search(r"lib/python3\.\d+/(.*)", path)
     return f"<stdlib>/{m.group(1)}" if m else path
 
@@ -128,10 +139,13 @@ def summary(stacks: List[Tuple[List[str], int]], title: str, top: int = 30) -> s
     lines += ["## Where the time goes: total time per NLU component, policy, tracker/lock store, action call"]
     lines += table(per_file, top, keep=lambda k: k.startswith(STAGES)) + [""]
     lines += ["## Top functions by own time (the leaf of the stack)"] + table(own, top) + [""]
-    lines += ["## Top project, Rasa and library functions by total time (including what they call;",
-              "## the server's entry frames, in nearly every sample, left out)"]
-    lines += table(inclusive, top, keep=lambda k: "<stdlib>" not in k and "(<" not in k
-                   and inclusive[k] < 0.95 * total) + [""]
+    lines += [
+        "## Top project, Rasa and library functions by total time (including what they call;",
+        "## the server's entry frames, in nearly every sample, left out)",
+    ]
+    lines += table(
+        inclusive, top, keep=lambda k: "<stdlib>" not in k and "(<" not in k and inclusive[k] < 0.95 * total
+    ) + [""]
     lines += ["## Total time per package (top-level folder of site-packages, or the project's)"]
     lines += table(per_package, 25) + [""]
     lines += ["## Total time per file (project, Rasa, libraries)"]
@@ -140,7 +154,7 @@ def summary(stacks: List[Tuple[List[str], int]], title: str, top: int = 30) -> s
 
 
 def flamegraph_svg(stacks: List[Tuple[List[str], int]], title: str, width: int = 1600) -> str:
-    """A self-contained flame graph (root at the bottom); <title> tooltips give name and share."""
+    """Return a self-contained SVG flame graph (root at the bottom); <title> tooltips give name and share."""
     tree: Dict = {"n": 0, "c": {}}
     for frames, count in stacks:
         frames = [f for f in frames if not f.startswith("process ")]
@@ -172,7 +186,8 @@ def flamegraph_svg(stacks: List[Tuple[List[str], int]], title: str, width: int =
                     f'<g><title>{html.escape(label)} — {share} ({child["n"]} samples)</title>'
                     f'<rect x="{x + 10:.1f}" y="{y}" width="{max(w - 0.5, 0.5):.1f}" height="{row - 1}" '
                     f'fill="hsl({hue + 10},85%,{55 + hue % 15}%)"/>'
-                    + (f'<text x="{x + 13:.1f}" y="{y + 12}">{text}</text>' if text else "") + "</g>"
+                    + (f'<text x="{x + 13:.1f}" y="{y + 12}">{text}</text>' if text else "")
+                    + "</g>"
                 )
                 draw(child, x, level + 1)
             x += w
@@ -183,7 +198,8 @@ def flamegraph_svg(stacks: List[Tuple[List[str], int]], title: str, width: int =
         f'font-family="monospace" font-size="11">'
         f'<rect width="100%" height="100%" fill="#fff"/>'
         f'<text x="10" y="20" font-size="14">{html.escape(title)} ({total} samples)</text>'
-        + "".join(boxes) + "</svg>\n"
+        + "".join(boxes)
+        + "</svg>\n"
     )
 
 
@@ -194,9 +210,17 @@ def profile_one(name: str, model: Path, py_spy: str, seconds: float, concurrency
     actions = action_server(logs, env={"CALLBACK_DB_URL": f"sqlite:///{logs / 'callbacks.db'}"}).start()
     rasa = None
     try:
-        rasa = rasa_server(logs, actions.url, None, model=model, credentials=credentials_for(name, logs), stock=name == "stock",
-                           endpoints_text=endpoints_for(f"{actions.url}/webhook", logs / "tracker.db", None, False,
-                                                         stock=name == "stock"))
+        rasa = rasa_server(
+            logs,
+            actions.url,
+            None,
+            model=model,
+            credentials=credentials_for(name, logs),
+            stock=name == "stock",
+            endpoints_text=endpoints_for(
+                f"{actions.url}/webhook", logs / "tracker.db", None, False, stock=name == "stock"
+            ),
+        )
         rasa.start(timeout=900)
         say(rasa, f"{name}-first", "hi", timeout=300)
         load.run(rasa.url, 2, 1, f"{name}-warmup")
@@ -205,17 +229,35 @@ def profile_one(name: str, model: Path, py_spy: str, seconds: float, concurrency
         done: Dict[str, load.LevelResult] = {}
 
         def drive() -> None:
-            done["result"] = loop.run_until_complete(load.run_level(
-                rasa.url, concurrency, 1000, f"{name}-profile", max_seconds=seconds + 60, stop=stop))
+            done["result"] = loop.run_until_complete(
+                load.run_level(rasa.url, concurrency, 1000, f"{name}-profile", max_seconds=seconds + 60, stop=stop)
+            )
 
         thread = threading.Thread(target=drive, daemon=True)
         thread.start()
         time.sleep(2)  # let the load settle
         raw = OUT / f"{name}.txt"
         log(f"{name}: py-spy record for {seconds:.0f} s under {concurrency} concurrent conversations")
-        subprocess.run([py_spy, "record", "--pid", str(rasa.process.pid), "--duration", str(int(seconds)),
-                        "--rate", "100", "--subprocesses", "--format", "raw", "--output", str(raw)],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.run(
+            [
+                py_spy,
+                "record",
+                "--pid",
+                str(rasa.process.pid),
+                "--duration",
+                str(int(seconds)),
+                "--rate",
+                "100",
+                "--subprocesses",
+                "--format",
+                "raw",
+                "--output",
+                str(raw),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         loop.call_soon_threadsafe(stop.set)
         thread.join(timeout=120)
         level = done.get("result")
@@ -223,8 +265,10 @@ def profile_one(name: str, model: Path, py_spy: str, seconds: float, concurrency
         title = f"{name}: Rasa server under {concurrency} concurrent conversations"
         (OUT / f"{name}.svg").write_text(flamegraph_svg(stacks, title))
         if level:
-            title += (f" ({level.messages} messages, p50 {level.p(50):.0f} ms, p95 {level.p(95):.0f} ms,"
-                      f" {level.errors} errors; the profiler slows the server down)")
+            title += (
+                f" ({level.messages} messages, p50 {level.p(50):.0f} ms, p95 {level.p(95):.0f} ms,"
+                f" {level.errors} errors; the profiler slows the server down)"
+            )
         top = OUT / f"{name}-top.txt"
         top.write_text(summary(stacks, title))
         return top
@@ -236,8 +280,11 @@ def profile_one(name: str, model: Path, py_spy: str, seconds: float, concurrency
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--py-spy", default=shutil.which("py-spy") or "/tmp/dn-py-spy/bin/py-spy",
-                        help="the py-spy binary (`make profile` installs one into /tmp/dn-py-spy)")
+    parser.add_argument(
+        "--py-spy",
+        default=shutil.which("py-spy") or "/tmp/dn-py-spy/bin/py-spy",
+        help="the py-spy binary (`make profile` installs one into /tmp/dn-py-spy)",
+    )
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--skip-stock", action="store_true")

@@ -44,15 +44,19 @@ def apt_install(packages: Iterable[str]) -> None:
         subprocess.run(["apt-get", *lock, "update", "-qq"], check=True, env=env)
         _apt_updated = True
     print(f"services: apt-get install {' '.join(packages)}", file=sys.stderr)
-    subprocess.run(["apt-get", *lock, "install", "-y", "-qq", *packages], check=True, env=env,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["apt-get", *lock, "install", "-y", "-qq", *packages], check=True, env=env, stdout=subprocess.DEVNULL
+    )
 
 
 def postgres_bin() -> Path:
-    """The newest installed PostgreSQL server's bin directory (installs `postgresql` if none)."""
+    """Return the newest installed PostgreSQL server's bin directory (installs `postgresql` if none)."""
+
     def find() -> Optional[Path]:
-        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"),
-                       key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+        found = sorted(
+            glob.glob("/usr/lib/postgresql/*/bin/postgres"),
+            key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+        )
         return Path(found[-1]).parent if found else None
 
     if find() is None:
@@ -64,7 +68,7 @@ def postgres_bin() -> Path:
 
 
 def redis_bin() -> str:
-    """The redis-server binary (installs `redis-server` if missing)."""
+    """Return the redis-server binary (installs `redis-server` if missing)."""
     if not shutil.which("redis-server"):
         apt_install(["redis-server"])
     return shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -120,15 +124,46 @@ class Postgres:
                 shutil.chown(path, "postgres", "postgres")
         os.chmod(pwfile, 0o600)
         subprocess.run(
-            [str(bin_dir / "initdb"), "-D", str(data), "-U", self.user, f"--pwfile={pwfile}",
-             "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-locale", "--no-sync"],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.dir, **owner,
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                self.user,
+                f"--pwfile={pwfile}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=self.dir,
+            **owner,
         )
         logfile = open(log, "ab")
         self.process = subprocess.Popen(
-            [str(bin_dir / "postgres"), "-D", str(data), "-p", str(self.port), "-k", str(sockets),
-             "-c", f"listen_addresses={HOST}", "-c", "max_connections=200"],
-            stdout=logfile, stderr=subprocess.STDOUT, cwd=self.dir, start_new_session=True, **owner,
+            [
+                str(bin_dir / "postgres"),
+                "-D",
+                str(data),
+                "-p",
+                str(self.port),
+                "-k",
+                str(sockets),
+                "-c",
+                f"listen_addresses={HOST}",
+                "-c",
+                "max_connections=200",
+            ],
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            cwd=self.dir,
+            start_new_session=True,
+            **owner,
         )
         env = {**os.environ, "PGPASSWORD": self.password}
         ready = [str(bin_dir / "pg_isready"), "-q", "-h", HOST, "-p", str(self.port), "-U", self.user]
@@ -138,9 +173,26 @@ class Postgres:
     def psql(self, sql: str, db: str = "postgres") -> str:
         """Run SQL with psql and return its unaligned output."""
         result = subprocess.run(
-            [str(postgres_bin() / "psql"), "-h", HOST, "-p", str(self.port), "-U", self.user, "-d", db,
-             "-v", "ON_ERROR_STOP=1", "-At", "-c", sql],
-            env={**os.environ, "PGPASSWORD": self.password}, check=True, capture_output=True, text=True,
+            [
+                str(postgres_bin() / "psql"),
+                "-h",
+                HOST,
+                "-p",
+                str(self.port),
+                "-U",
+                self.user,
+                "-d",
+                db,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-At",
+                "-c",
+                sql,
+            ],
+            env={**os.environ, "PGPASSWORD": self.password},
+            check=True,
+            capture_output=True,
+            text=True,
         )
         return result.stdout
 
@@ -151,7 +203,7 @@ class Postgres:
         return self.url(name)
 
     def url(self, db: str) -> str:
-        """The SQLAlchemy URL of one database."""
+        """Return the SQLAlchemy URL of one database."""
         return f"postgresql://{self.user}:{self.password}@{HOST}:{self.port}/{db}"
 
     def stop(self) -> None:
@@ -172,7 +224,7 @@ class Redis:
         self.process: Optional[subprocess.Popen] = None
 
     def ping(self) -> bool:
-        """True when the server answers PING."""
+        """Tell whether the server answers PING."""
         try:
             with socket.create_connection((HOST, self.port), timeout=1) as s:
                 s.sendall(b"PING\r\n")
@@ -201,9 +253,26 @@ class Redis:
         self.dir = Path(tempfile.mkdtemp(prefix="dn-redis-"))
         log = self.dir / "redis.log"
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", HOST, "--save", "", "--appendonly", "no",
-             "--dir", str(self.dir), "--logfile", str(log), "--daemonize", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                HOST,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+                "--logfile",
+                str(log),
+                "--daemonize",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         _wait_for(self.ping, "Redis", self.process, log, timeout)
         return self
@@ -222,7 +291,7 @@ DEPLOY_ENDPOINTS = DEPLOY / "endpoints.yml"
 
 
 def nginx_bin() -> str:
-    """The nginx binary (installs Debian's `nginx-light` if missing)."""
+    """Return the nginx binary (installs Debian's `nginx-light` if missing)."""
     if not shutil.which("nginx") and not Path("/usr/sbin/nginx").exists():
         apt_install(["nginx-light"])
     return shutil.which("nginx") or "/usr/sbin/nginx"
@@ -251,8 +320,11 @@ class Nginx:
         for name, address in self.upstreams.items():
             text = text.replace(f"server {name}", f"server {address}")
         text = text.replace("listen 80;", f"listen {HOST}:{self.port};")
-        text = text.replace("access_log off;", "log_format upstreams '$request_uri $status $upstream_addr';\n"
-                            f"    access_log {self.dir}/access.log upstreams;")
+        text = text.replace(
+            "access_log off;",
+            "log_format upstreams '$request_uri $status $upstream_addr';\n"
+            f"    access_log {self.dir}/access.log upstreams;",
+        )
         text = text.replace("worker_processes auto;", f"worker_processes 1;\npid {self.dir}/nginx.pid;")
         return text
 
@@ -263,8 +335,9 @@ class Nginx:
         conf.write_text(self.config())
         base = [binary, "-p", str(self.dir), "-c", str(conf), "-e", str(self.dir / "error.log")]
         subprocess.run([*base, "-t", "-q"], check=True, capture_output=True)
-        self.process = subprocess.Popen([*base, "-g", "daemon off;"], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            [*base, "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
         def answers() -> bool:
             try:
@@ -292,13 +365,22 @@ class Nginx:
             self.dir = None
 
 
-def deploy_env(action_url: str, postgres: Postgres, redis: Redis, db: str = "rasa", redis_db: int = 1) -> Dict[str, str]:
-    """The environment that deploy/endpoints.yml reads, for these local servers."""
+def deploy_env(
+    action_url: str, postgres: Postgres, redis: Redis, db: str = "rasa", redis_db: int = 1
+) -> Dict[str, str]:
+    """Return the environment that deploy/endpoints.yml reads, for these local servers."""
     return {
         "ACTION_SERVER_URL": action_url,
-        "DB_HOST": HOST, "DB_PORT": str(postgres.port), "DB_NAME": db, "DB_USER": postgres.user,
-        "DB_PASSWORD": postgres.password, "DB_LOGIN_DB": "postgres",
-        "REDIS_HOST": HOST, "REDIS_PORT": str(redis.port), "REDIS_PASSWORD": "", "REDIS_DB": str(redis_db),
+        "DB_HOST": HOST,
+        "DB_PORT": str(postgres.port),
+        "DB_NAME": db,
+        "DB_USER": postgres.user,
+        "DB_PASSWORD": postgres.password,
+        "DB_LOGIN_DB": "postgres",
+        "REDIS_HOST": HOST,
+        "REDIS_PORT": str(redis.port),
+        "REDIS_PASSWORD": "",
+        "REDIS_DB": str(redis_db),
     }
 
 

@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     for c, weight in itertools.product(args.C, args.encoder_weight):
         scale = np.ones(X.shape[1])
         if encoder:
-            scale[encoder[0]:encoder[1]] = weight
+            scale[encoder[0] : encoder[1]] = weight
         Xw = X.multiply(scale).tocsr()
         clf = LogisticRegression(C=c, max_iter=5000)
         scores = cross_val_score(clf, Xw, y, cv=folds, n_jobs=1)

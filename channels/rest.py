@@ -60,8 +60,7 @@ logger = logging.getLogger(__name__)
 # conversation waits for.
 MAX_MESSAGE_CHARS = 5000
 MAX_SENDER_CHARS = 255  # the sender_id column of Rasa's SQL tracker store
-# What the socket.io channel says to a longer message (REST answers 413).
-TOO_LONG = "Sorry, that message is too long for me. Please ask your question in a few sentences."
+
 
 class BadRequest(Exception):
     """A request the channel refuses, with its HTTP status."""
@@ -115,7 +114,7 @@ class RestInput(RasaRestInput):
         return "rest"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
-        """The same routes as Rasa's REST channel: GET / and POST /webhook."""
+        """Return a blueprint with the same routes as Rasa's REST channel: GET / and POST /webhook."""
         on_new_message = admission.gated(on_new_message)  # a few at a time, in order
         webhook = Blueprint("custom_webhook_RestInput", __name__)
 

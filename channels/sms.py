@@ -54,14 +54,16 @@ def numbered(text: Text, buttons: List[Dict[Text, Any]]) -> Text:
 class SmsOutput(TwilioOutput):
     """Twilio output that sends buttons as numbered choices."""
 
-    def __init__(self, account_sid: Optional[Text], auth_token: Optional[Text],
-                 twilio_number: Optional[Text], choices: Choices) -> None:
+    def __init__(
+        self, account_sid: Optional[Text], auth_token: Optional[Text], twilio_number: Optional[Text], choices: Choices
+    ) -> None:
         """Send through Twilio; remember offered choices in `choices`."""
         super().__init__(account_sid, auth_token, twilio_number)
         self.choices = choices
 
-    async def send_text_with_buttons(self, recipient_id: Text, text: Text,
-                                     buttons: List[Dict[Text, Any]], **kwargs: Any) -> None:
+    async def send_text_with_buttons(
+        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
+    ) -> None:
         """Send one message with numbered choices."""
         self.choices.offer(recipient_id, [b["payload"] for b in buttons])
         await self.send_text_message(recipient_id, numbered(text, buttons))

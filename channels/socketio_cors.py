@@ -42,24 +42,36 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError
 
+from channels.rest import MAX_MESSAGE_CHARS
 from server import admission
 from server.settings import settings
-from channels.rest import MAX_MESSAGE_CHARS, TOO_LONG
 
 logger = logging.getLogger(__name__)
+# The response said to a message longer than MAX_MESSAGE_CHARS (REST answers 413).
+TOO_LONG = "utter_message_too_long"
+
 
 def allowed_origins(value: Optional[str] = None) -> List[str]:
-    """The origins allowed to connect: CORS_ORIGINS, comma or space separated."""
+    """Return the origins allowed to connect: CORS_ORIGINS, comma or space separated."""
     if value is None:
         value = settings().cors_origins
     return [origin.rstrip("/") for origin in re.split(r"[\s,]+", value) if origin]
 
 
 def origin_allowed(origin: Optional[str], allowed: List[str]) -> bool:
-    """A browser's Origin must be listed; a client without one is not a browser."""
+    """Tell whether the origin may connect: a browser's must be listed; a client without one is not a browser."""
     if not origin:
         return True
     return origin.rstrip("/") in allowed
+
+
+def too_long_reply(app: Any) -> Optional[Text]:
+    """Return domain.yml's `utter_message_too_long` from the loaded model, or None (logged) before one is loaded."""
+    try:
+        return app.ctx.agent.domain.responses[TOO_LONG][0]["text"]
+    except (AttributeError, KeyError, IndexError, TypeError):
+        logger.error("socket.io: no model loaded yet to answer a message that is too long")
+        return None
 
 
 class SocketIOCorsInput(SocketIOInput):
@@ -69,10 +81,8 @@ class SocketIOCorsInput(SocketIOInput):
     def name(cls) -> Text:
         return "socketio"
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
-        """The Sanic blueprint serving socket.io at ``socketio_path``."""
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """Return the Sanic blueprint serving socket.io at ``socketio_path``."""
         on_new_message = admission.gated(on_new_message)  # a few at a time, in order
         origins = allowed_origins()
         if "*" in origins:
@@ -88,10 +98,13 @@ class SocketIOCorsInput(SocketIOInput):
             transports=["polling"],
             allow_upgrades=False,
         )
-        socketio_webhook = SocketBlueprint(
-            sio, self.socketio_path, "socketio_webhook", __name__
-        )
+        socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
+        server: Dict[Text, Any] = {}
+
+        @socketio_webhook.listener("after_server_start")
+        async def keep_app(app: Any, _: Any) -> None:
+            server["app"] = app  # its agent's domain has the reply to a message too long
 
         @socketio_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -126,9 +139,7 @@ class SocketIOCorsInput(SocketIOInput):
                 data["session_id"] = uuid.uuid4().hex
             if self.session_persistence:
                 await sio.enter_room(sid, data["session_id"], namespace=self.namespace)
-            await sio.emit(
-                "session_confirm", data["session_id"], room=sid, namespace=self.namespace
-            )
+            await sio.emit("session_confirm", data["session_id"], room=sid, namespace=self.namespace)
             logger.debug(f"User {sid} joined session {data['session_id']}.")
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
@@ -155,7 +166,9 @@ class SocketIOCorsInput(SocketIOInput):
                 logger.warning("socket.io: ignored a message that is not text")
                 return
             if len(text) > MAX_MESSAGE_CHARS:
-                await output_channel.send_text_message(sender_id, TOO_LONG)
+                reply = too_long_reply(server.get("app"))
+                if reply:
+                    await output_channel.send_text_message(sender_id, reply)
                 return
             metadata = data.get(self.metadata_key, {})
             if isinstance(metadata, Text):

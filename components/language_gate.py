@@ -53,9 +53,7 @@ def detect_other_language(text: Text, min_percent: int = 80) -> bool:
     return bool(reliable) and code not in ENGLISH_LIKE and percent >= min_percent
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class LanguageGate(IntentOverride):
     """Set the intent to `other_language` for messages that are not in English."""
 

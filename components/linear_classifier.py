@@ -73,8 +73,7 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
             "feature_weights": {},
         }
 
-    def __init__(self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage,
-                 resource: Resource) -> None:
+    def __init__(self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage, resource: Resource) -> None:
         """Build the untrained classifier."""
         super().__init__(config, name, model_storage, resource)
         self.clf.set_params(C=float(self.config["C"]))
@@ -85,7 +84,7 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
         self._weights: Optional[np.ndarray] = None
 
     def _row(self, message: Message) -> Tuple[np.ndarray, np.ndarray, int]:
-        """The message's sentence features: column indices, values and width.
+        """Return the message's sentence features: column indices, values and width.
 
         Each featurizer's block in a fixed order; a sparse block made binary (a
         word or n-gram is there or not), and every block scaled to unit length,
@@ -167,8 +166,7 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
             intents, topics = self._split(row)
             ranking = [{INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: p} for name, p in intents]
             message.set(INTENT, ranking[0], add_to_output=True)
-            message.set(INTENT_RANKING_KEY, ranking[: self.config["ranking_length"] or None],
-                        add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking[: self.config["ranking_length"] or None], add_to_output=True)
             # The retrieval intents are the prefixes of the labels with a topic.
             selectors = {RESPONSE_SELECTOR_RETRIEVAL_INTENTS: sorted(topics)}
             for retrieval_intent, ranked in topics.items():
@@ -202,7 +200,7 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
         return [(intents[i], float(intent_p[i])) for i in order], topics
 
     def _intent_index(self) -> Tuple[List[Text], np.ndarray]:
-        """The intents, and for each label the index of its intent (computed once)."""
+        """Return the intents, and for each label the index of its intent (computed once)."""
         if self._intents is None:
             names = [str(label).split(SEPARATOR, 1)[0] for label in self.clf.classes_]
             intents = sorted(set(names))

@@ -43,7 +43,8 @@ OWN_BODY = [
 ]
 OWN_BODY_KEY = "own_body"
 SYMPTOMS = [
-    r"\bnumb(?:ness|ed|ing)?\b|\btingl\w*|\bpins and needles|\bdizz\w*|\blight-?headed|\bnause\w*|\bvomit\w*|\bfever\w*",
+    r"\bnumb(?:ness|ed|ing)?\b|\btingl\w*|\bpins and needles|\bdizz\w*|\blight-?headed|\bnause\w*|\bvomit\w*"
+    r"|\bfever\w*",
     r"\bswollen|\bswelling|\brash\b|\b(?:cold|weak|heavy)\s+(?:arm|leg|hand|foot|feet|limb|fingers?|toes?)\b",
     r"\b(?:arm|leg|hand|foot|limb)\s+(?:feels?|is|went|going)\s+(?:cold|weak|heavy|dead)\b",
 ]

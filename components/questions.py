@@ -152,8 +152,13 @@ class _Component(GraphComponent):
     """A component without configuration or training."""
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "_Component":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "_Component":
         """Create the component."""
         return cls()
 
@@ -227,7 +232,6 @@ class QuestionCombiner(_Component):
         sources = found + [v for v in variants if v.get(VARIANT) == "context" and answer_label(v)]
         if sources:
             _adopt(message, sources[0])
-
 
     @staticmethod
     def _answer_risk_question(message: Message, variants: List[Message]) -> None:

@@ -1,8 +1,9 @@
 """Make sure red-flag symptoms always get the emergency reply.
 
-DIET learns the `emergency` intent from examples, but a safety reply must not
-depend on a classifier's confidence. This component runs last in the pipeline
-and sets the intent to `emergency` whenever a message describes a red flag:
+The classifier learns the `emergency` intent from examples, but a safety reply
+must not depend on its confidence. This component runs after the classifier
+and the other gates (only ``QuestionCombiner`` comes after it) and sets the
+intent to `emergency` whenever a message describes a red flag:
 trouble breathing, chest pain, heavy bleeding, fainting or a collapsed lung.
 It errs on the side of caution: the emergency reply is worded conditionally
 ("If you have ... call 911 now"), so a false alarm costs one extra sentence.
@@ -17,7 +18,9 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 
 from components.override import IntentOverride
 
-_CANT = r"(?:can'?t|cannot|can not|cant|unable to|hard to|struggling to|struggle to|trouble|difficulty|hard time|problems?)"
+_CANT = (
+    r"(?:can'?t|cannot|can not|cant|unable to|hard to|struggling to|struggle to|trouble|difficulty|hard time|problems?)"
+)
 RED_FLAGS = [
     # breathing
     rf"\b{_CANT}\s+(?:catch(?:ing)?\s+(?:my|a)\s+)?breath",
@@ -41,9 +44,7 @@ RED_FLAGS = [
 ]
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class RedFlagDetector(IntentOverride):
     """Set the intent to `emergency` when a message mentions a red-flag symptom."""
 

@@ -50,7 +50,7 @@ class SentenceCountVectorsFeaturizer(CountVectorsFeaturizer):
         return [None] * len(all_tokens), sentence_features
 
     def _count(self, attribute: Text, text: Text) -> scipy.sparse.coo_matrix:
-        """What ``vectorizer.transform([text]).tocoo()`` gives, counted directly."""
+        """Return what ``vectorizer.transform([text]).tocoo()`` gives, counted directly."""
         vectorizer = self.vectorizers[attribute]
         counting = getattr(self, "_counting", None)
         if counting is None:
@@ -70,4 +70,5 @@ class SentenceCountVectorsFeaturizer(CountVectorsFeaturizer):
         if vectorizer.binary:
             values.fill(1)
         return scipy.sparse.coo_matrix(
-            (values, (np.zeros(len(columns), dtype=np.int32), columns)), shape=(1, len(vocabulary)))
+            (values, (np.zeros(len(columns), dtype=np.int32), columns)), shape=(1, len(vocabulary))
+        )

@@ -141,8 +141,13 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         return ["onnxruntime", "tokenizers"]
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "SentenceEncoderFeaturizer":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "SentenceEncoderFeaturizer":
         """Create the featurizer and load the encoder (a clear error if it is missing)."""
         return cls(config, execution_context.node_name)
 
@@ -166,9 +171,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
             return
         vectors = self.encoder.embed([m.get(TEXT) for m in messages])
         for message, vector in zip(messages, vectors):
-            message.add_features(
-                Features(vector[np.newaxis, :], FEATURE_TYPE_SENTENCE, TEXT, self._identifier)
-            )
+            message.add_features(Features(vector[np.newaxis, :], FEATURE_TYPE_SENTENCE, TEXT, self._identifier))
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:

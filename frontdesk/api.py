@@ -52,9 +52,7 @@ def blueprint() -> Blueprint:
         if status not in (OPEN, DONE, "all"):
             return json({"error": "status must be open, done or all"}, status=400)
         store = store_for(settings().callback_db_url)
-        rows = await asyncio.get_running_loop().run_in_executor(
-            None, store.list, None if status == "all" else status
-        )
+        rows = await asyncio.get_running_loop().run_in_executor(None, store.list, None if status == "all" else status)
         return json({"requests": [r.as_dict() for r in rows]})
 
     @bp.post("/requests/<request_id:int>/done")
@@ -90,8 +88,12 @@ def _purge() -> None:
     older = timedelta(days=config.retention_days)
     requests_ = store_for(config.callback_db_url).purge(older)
     conversations = purge_conversations(config.tracker_db, older)
-    logger.info("Purged %s callback request(s) and %s conversation(s) older than %s days",
-                requests_, conversations, config.retention_days)
+    logger.info(
+        "Purged %s callback request(s) and %s conversation(s) older than %s days",
+        requests_,
+        conversations,
+        config.retention_days,
+    )
 
 
 class FrontDeskPlugin:

@@ -30,8 +30,13 @@ def message_for(request: CallbackRequest) -> dict:
     }
 
 
-def send(url: str, request: CallbackRequest, attempts: int = 3, backoff: float = 0.5,
-         sleep: Callable[[float], None] = time.sleep) -> bool:
+def send(
+    url: str,
+    request: CallbackRequest,
+    attempts: int = 3,
+    backoff: float = 0.5,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bool:
     """POST the announcement, retrying with backoff; return whether it was delivered."""
     for attempt in range(1, attempts + 1):
         try:
@@ -41,8 +46,7 @@ def send(url: str, request: CallbackRequest, attempts: int = 3, backoff: float =
             problem = f"HTTP {response.status_code}"
         except requests.RequestException as error:
             problem = type(error).__name__
-        logger.warning("Webhook for callback #%s failed (attempt %s/%s): %s",
-                       request.id, attempt, attempts, problem)
+        logger.warning("Webhook for callback #%s failed (attempt %s/%s): %s", request.id, attempt, attempts, problem)
         if attempt < attempts:
             sleep(backoff * 2 ** (attempt - 1))
     return False

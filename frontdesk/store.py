@@ -98,7 +98,7 @@ class CallbackStore:
     def engine(self) -> Engine:
         if self._engine is None:
             if self.url.startswith("sqlite:///"):
-                Path(self.url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+                Path(self.url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
             # hide_parameters: an error message never shows a row's name or contact.
             engine = create_engine(self.url, future=True, pool_pre_ping=True, hide_parameters=True)
             Base.metadata.create_all(engine)  # may fail (database locked): try again next time
@@ -125,9 +125,7 @@ class CallbackStore:
                 session.commit()
             except IntegrityError:  # the same request committed concurrently
                 session.rollback()
-                row = session.execute(
-                    select(CallbackRequest).where(CallbackRequest.dedupe_key == key)
-                ).scalar_one()
+                row = session.execute(select(CallbackRequest).where(CallbackRequest.dedupe_key == key)).scalar_one()
                 return row, False
             return row, True
 
@@ -171,9 +169,7 @@ class CallbackStore:
         """Delete requests created before now - older_than; return how many."""
         cutoff = now() - older_than
         with self.session() as session:
-            rows = session.execute(
-                select(CallbackRequest).where(CallbackRequest.created_at < cutoff)
-            ).scalars().all()
+            rows = session.execute(select(CallbackRequest).where(CallbackRequest.created_at < cutoff)).scalars().all()
             for row in rows:
                 session.delete(row)
             session.commit()

@@ -61,7 +61,7 @@ from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import ACTION_NAME
 
-from rasa_patches.tracker_copy import KEEP_SECONDS, Tracker, continues, copy_of, forget_least_recent
+from rasa_patches.tracker_copy import KEEP_SECONDS, continues, copy_of, forget_least_recent
 
 # Conversations whose states are kept between predictions (a few KB each), for
 # KEEP_SECONDS after their latest message, as the tracker store keeps its copies.
@@ -74,7 +74,7 @@ PLAIN_EVENTS = (UserUttered, BotUttered, SlotSet, ActionExecuted, DefinePrevUser
 
 class _Kept(NamedTuple):
     events: List[Event]  # the conversation's events before its latest user message
-    replay: Tracker  # Rasa's replay of the conversation up to there
+    replay: DialogueStateTracker  # Rasa's replay of the conversation up to there
     states: List[State]  # the states of the turns before there
     domain: Domain
     omit_unset_slots: bool
@@ -120,8 +120,15 @@ class SessionStates:
         new: Optional[_Kept] = None
         for i, event in enumerate(todo):
             if i == cut:
-                new = _Kept(events[:latest], copy_of(replay), list(states), domain, omit_unset_slots, loop_names,
-                            time.monotonic())
+                new = _Kept(
+                    events[:latest],
+                    copy_of(replay),
+                    list(states),
+                    domain,
+                    omit_unset_slots,
+                    loop_names,
+                    time.monotonic(),
+                )
             if isinstance(event, ActionExecuted):
                 states.append(self._state(domain, replay, omit_unset_slots))
             replay.update(event)
@@ -141,7 +148,7 @@ class SessionStates:
             kept.domain is domain
             and kept.omit_unset_slots == omit_unset_slots
             and continues(events, kept.events)
-            and all(_plain(e, kept.loop_names) for e in events[len(kept.events):])
+            and all(_plain(e, kept.loop_names) for e in events[len(kept.events) :])
         )
 
     @staticmethod
@@ -151,13 +158,11 @@ class SessionStates:
 
 
 def _own_copy(states: List[State]) -> List[State]:
-    """New state dicts with new user parts; the rest is never changed, so shared."""
+    """Copy the states into new state dicts with new user parts; the rest is never changed, so shared."""
     return [{**state, USER: dict(state[USER])} if USER in state else dict(state) for state in states]
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
 class RulePolicy(RasaRulePolicy):
     """RulePolicy that builds a tracker's past states once per prediction."""
 
@@ -191,8 +196,13 @@ class RulePolicy(RasaRulePolicy):
             rule_only_data: Optional[Dict[Text, Any]] = None,
         ) -> List[State]:
             def rasas() -> List[State]:
-                return create_states(for_tracker, for_domain, omit_unset_slots=omit_unset_slots,
-                                     ignore_rule_only_turns=ignore_rule_only_turns, rule_only_data=rule_only_data)
+                return create_states(
+                    for_tracker,
+                    for_domain,
+                    omit_unset_slots=omit_unset_slots,
+                    ignore_rule_only_turns=ignore_rule_only_turns,
+                    rule_only_data=rule_only_data,
+                )
 
             if for_tracker is not tracker or for_domain is not domain:
                 return rasas()
@@ -200,7 +210,7 @@ class RulePolicy(RasaRulePolicy):
             key = (omit_unset_slots, ignore_rule_only_turns, repr(sorted((rule_only_data or {}).items())))
             if key not in built:
                 # What RulePolicy asks for when serving goes on from the kept states.
-                serving = not ignore_rule_only_turns and type(tracker) in (DialogueStateTracker, Tracker)
+                serving = not ignore_rule_only_turns and type(tracker) is DialogueStateTracker
                 built[key] = self._session_states.states(tracker, domain, omit_unset_slots) if serving else rasas()
             return _own_copy(built[key])
 
@@ -212,7 +222,7 @@ class RulePolicy(RasaRulePolicy):
             del self.featurizer._create_states
 
     def _get_possible_keys(self, lookup: Dict[Text, Text], states: List[State]) -> Set[Text]:
-        """Rasa's rule lookup, on fewer rules, stopping once the remaining rules are all shorter than the turns looked at.
+        """Do Rasa's rule lookup on fewer rules; stop once the remaining ones are all shorter than the turns looked at.
 
         Rasa checks every rule against every past state, newest first. A rule
         whose newest state asks for a previous action other than the
@@ -229,7 +239,7 @@ class RulePolicy(RasaRulePolicy):
         return possible_keys
 
     def _rule_candidates(self, lookup: Dict[Text, Text], states: List[State]) -> Set[Text]:
-        """The rules that do not ask for another previous action than the conversation's newest state has."""
+        """Return the rules that do not ask for another previous action than the conversation's newest state has."""
         if not states or self.__dict__.get("_training"):
             return set(lookup)
         indexes = self.__dict__.setdefault("_rule_indexes", {})

@@ -14,11 +14,12 @@ The changes (``docs/performance.md`` says what each buys):
   server's reply checked against the one event schema its name picks;
 - ``graph_runner``: the model's graph runs in plain Python, not through dask;
 - ``domain_check``: Rasa's "is the domain empty?" check against one empty domain;
-- ``event_types``: an event's class is found by name in a dictionary;
 - ``log_privacy``: no patient text in the two Rasa log lines that repeat it.
 
-``tracker_copy`` is not installed: the project's tracker store and policy use
-its ``Tracker``, which copies its state instead of replaying its events.
+``tracker_copy`` is not installed: the project's tracker store and policy
+copy their kept conversations with its ``copy_of``. Two changes were removed
+after measuring what they bought (docs/performance.md): the event-class cache
+and Rasa's own tracker copies made without replay.
 """
 
 from __future__ import annotations
@@ -46,13 +47,12 @@ def check_version(version: str = "") -> None:
 
 
 def _patches() -> Dict[str, Callable[[], None]]:
-    from rasa_patches import action_fallback, domain_check, event_types, graph_runner, log_privacy
+    from rasa_patches import action_fallback, domain_check, graph_runner, log_privacy
 
     return {
         "action_fallback": action_fallback.install,
         "graph_runner": graph_runner.install,
         "domain_check": domain_check.install,
-        "event_types": event_types.install,
         "log_privacy": log_privacy.install,
     }
 

@@ -50,7 +50,6 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text, Tuple
 
 import aiohttp
 import jsonschema
-
 import rasa.core.actions.action as rasa_action
 import rasa.core.actions.forms as rasa_forms
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
@@ -82,8 +81,13 @@ def _profile() -> Optional[ClinicProfile]:
         return None
 
 
-async def _say(nlg: "NaturalLanguageGenerator", response: Text, tracker: "DialogueStateTracker",
-               output_channel: "OutputChannel", **values: Any) -> Text:
+async def _say(
+    nlg: "NaturalLanguageGenerator",
+    response: Text,
+    tracker: "DialogueStateTracker",
+    output_channel: "OutputChannel",
+    **values: Any,
+) -> Text:
     """Return the text of a domain response, filled with `values`."""
     message = await nlg.generate(response, tracker, output_channel.name(), **values) or {}
     return message.get("text") or ""
@@ -134,14 +138,22 @@ class KeepAliveEndpoint(EndpointConfig):
 
     @classmethod
     def of(cls, endpoint: Optional[EndpointConfig]) -> Optional[EndpointConfig]:
-        """The same endpoint settings, or the endpoint as it is if it needs its own session."""
+        """Return the endpoint's settings as this class, or the endpoint as it is if it needs its own session."""
         if endpoint is None or endpoint.basic_auth or not endpoint.url:
             return endpoint  # basic auth is set on Rasa's session itself
-        return cls(endpoint.url, endpoint.params, endpoint.headers, endpoint.basic_auth, endpoint.token,
-                   endpoint.token_name, endpoint.cafile, **endpoint.kwargs)
+        return cls(
+            endpoint.url,
+            endpoint.params,
+            endpoint.headers,
+            endpoint.basic_auth,
+            endpoint.token,
+            endpoint.token_name,
+            endpoint.cafile,
+            **endpoint.kwargs,
+        )
 
     def session(self) -> Any:
-        """The running loop's shared session (made on first use), left open after each call."""
+        """Return the running loop's shared session (made on first use), left open after each call."""
         loop = asyncio.get_running_loop()
         session = _SESSIONS.get(loop)
         if session is None or session.closed:
@@ -198,7 +210,9 @@ def _said_this_turn(tracker: "DialogueStateTracker", text: Text) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def _response_validators() -> Tuple["jsonschema.protocols.Validator", Optional[Dict[Text, "jsonschema.protocols.Validator"]]]:
+def _response_validators() -> (
+    Tuple["jsonschema.protocols.Validator", Optional[Dict[Text, "jsonschema.protocols.Validator"]]]
+):
     """Rasa's schema for action server replies, compiled once, split at its events' ``oneOf``.
 
     Each event in a reply must match exactly one of Rasa's event schemas
@@ -278,7 +292,8 @@ class RemoteActionWithFallback(RemoteAction):
             reason = "timed out" if isinstance(error, asyncio.TimeoutError) else type(cause).__name__
             logger.error(
                 "Action server unavailable for '%s' (%s): the Rasa server answered instead",
-                self.name(), reason,
+                self.name(),
+                reason,
             )
             return await self.fallback(output_channel, nlg, tracker, domain)
 
@@ -289,7 +304,7 @@ class RemoteActionWithFallback(RemoteAction):
         tracker: "DialogueStateTracker",
         domain: "Domain",
     ) -> List[Event]:
-        """The events the action server could not give: see the module docstring."""
+        """Return the events the action server could not give: see the module docstring."""
         profile = _profile()
         if self.name() == ACTION_SESSION_START_NAME:
             if profile:

@@ -18,8 +18,8 @@ them. Nodes that do not depend on each other (the policies) run in a fixed
 order instead of dask's; they only read the tracker and the domain.
 
 ``install()`` makes Rasa's ``MessageProcessor`` use it (``rasa_patches.install()``
-calls it for every entry point). Training keeps Rasa's runner. ``tests/test_graph_runner.py`` compares both runners on the
-trained model.
+calls it for every entry point). Training keeps Rasa's runner.
+``tests/test_graph_runner.py`` compares both runners on the trained model.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class SequentialGraphRunner(DaskGraphRunner):
         self._plans: Dict[Tuple[Text, ...], Tuple[Step, ...]] = {}
 
     def plan(self, targets: Tuple[Text, ...]) -> Tuple[Step, ...]:
-        """The nodes the targets need, each after the nodes it takes input from."""
+        """Return the nodes the targets need, each after the nodes it takes input from."""
         plan = self._plans.get(targets)
         if plan is not None:
             return plan

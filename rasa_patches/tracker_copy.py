@@ -1,20 +1,18 @@
-"""A conversation tracker whose ``copy()`` copies its state instead of replaying its events.
+"""Copy a conversation tracker without replaying its events: the kept copies of the store and the policy.
 
 Rasa's ``DialogueStateTracker.copy()`` builds a new tracker and replays every
-event of the conversation into it. Rasa copies the tracker before each action
-it runs (two or three per message), and the tracker store copies it when it
-keeps and hands out a conversation (``stores/sql_tracker_store.py``): 5-6% of
-the server's busy time per message in `make profile`, growing with the
-conversation.
-
-``Tracker.copy()`` gives what the replay would: the same events (the same
-event objects, as Rasa's copy shares them), new slot objects with the same
-values, the latest message the events leave, the same action, bot utterance and pause flag, a new
-active-loop record, and the follow-up action the events leave (the processor
-clears it on the tracker, the replay brings it back); an undo that decides
-the follow-up action, or a bounded history, gets Rasa's replay itself; like Rasa's copy, no ``sender_source``,
-``model_id`` or ``assistant_id``. The tracker store hands out ``Tracker``s,
-so Rasa's own copies in the processor use it. ``tests/test_tracker_copy.py``
+event of the conversation into it. The project's tracker store
+(``stores/sql_tracker_store.py``) and rule policy (``policies/rule_policy.py``)
+keep a copy of each recent conversation and hand out or go on from copies of
+it; ``copy_of`` gives what the replay would: the same events (the same event
+objects, as Rasa's copy shares them), new slot objects with the same values,
+the latest message the events leave, the same action, bot utterance and pause
+flag, a new active-loop record, and the follow-up action the events leave;
+an undo that decides the follow-up action, or a bounded history, gets Rasa's
+replay itself; like Rasa's copy, no ``sender_source``, ``model_id`` or
+``assistant_id``. Rasa's own copies (the processor's, before each action) are
+Rasa's: making them this way too bought 0.8-5% of the CPU per message, within
+the noise (docs/performance.md), so it was removed. ``tests/test_tracker_copy.py``
 compares both copies, attribute by attribute, on whole conversations.
 """
 
@@ -32,30 +30,22 @@ from rasa.shared.core.events import (
     FollowupAction,
     Restarted,
     SessionStarted,
-    UserUttered,
     UserUtteranceReverted,
+    UserUttered,
 )
 from rasa.shared.core.slots import Slot
 from rasa.shared.core.trackers import DialogueStateTracker
 
 
-class Tracker(DialogueStateTracker):
-    """DialogueStateTracker with a copy that does not replay the events."""
-
-    def copy(self) -> "Tracker":
-        """Copy the tracker as Rasa's replay would."""
-        return copy_of(self)
-
-
-def copy_of(tracker: DialogueStateTracker) -> Tracker:
-    """A ``Tracker`` in the state Rasa's ``tracker.copy()`` would give."""
+def copy_of(tracker: DialogueStateTracker) -> DialogueStateTracker:
+    """Return a tracker in the state Rasa's ``tracker.copy()`` would give, without replaying its events."""
     replayed, followup_action = _followup_after_replay(tracker.events)
     latest_message = _latest_message_after_replay(tracker.events)
     if not replayed or latest_message is None or tracker._max_event_history:
         # An undo decides it, or a bounded history (whose replay forgets slots set
         # before the window): only Rasa's replay tells.
         return _replay(tracker)
-    new = Tracker(
+    new = DialogueStateTracker(
         tracker.sender_id or DEFAULT_SENDER_ID,
         None,
         tracker._max_event_history,
@@ -76,7 +66,7 @@ def copy_of(tracker: DialogueStateTracker) -> Tracker:
 
 
 def _followup_after_replay(events: Iterable[Event]) -> Tuple[bool, Optional[Text]]:
-    """The follow-up action replaying the events leaves: (True, it), or (False, None) if an undo decides.
+    """Return the follow-up action replaying the events leaves: (True, it), or (False, None) if an undo decides.
 
     The newest event that sets it decides (``apply_to`` of each): a user message
     or an action clears it, ``FollowupAction`` sets it, a restart sets
@@ -98,7 +88,7 @@ def _followup_after_replay(events: Iterable[Event]) -> Tuple[bool, Optional[Text
 
 
 def _latest_message_after_replay(events: Sequence[Event]) -> Optional[UserUttered]:
-    """The latest message replaying the events leaves, or None if an undo decides.
+    """Return the latest message replaying the events leaves, or None if an undo decides.
 
     A user message sets it; a restart, a session start or a new tracker resets it
     to an empty one. A tracker read back by Rasa's own stores (which replay only
@@ -114,9 +104,9 @@ def _latest_message_after_replay(events: Sequence[Event]) -> Optional[UserUttere
     return UserUttered.empty()
 
 
-def _replay(tracker: DialogueStateTracker) -> Tracker:
-    """Rasa's copy itself (``init_copy`` and a replay of every event), as a ``Tracker``."""
-    new = Tracker(
+def _replay(tracker: DialogueStateTracker) -> DialogueStateTracker:
+    """Return Rasa's copy itself (a new tracker and a replay of every event)."""
+    new = DialogueStateTracker(
         tracker.sender_id or DEFAULT_SENDER_ID,
         tracker.slots.values(),
         tracker._max_event_history,
@@ -128,8 +118,11 @@ def _replay(tracker: DialogueStateTracker) -> Tracker:
 
 
 def _copy_slot(slot: Slot) -> Slot:
-    """``copy.copy(slot)``: Rasa's slots are plain objects (no ``__copy__``, ``__slots__`` or
-    ``__getstate__``), for which that is a new object with the same attribute dict."""
+    """Return what ``copy.copy(slot)`` gives: a new object with the same attribute dict.
+
+    Rasa's slots are plain objects (no ``__copy__``, ``__slots__`` or ``__getstate__``),
+    for which that is what ``copy.copy`` makes.
+    """
     new = object.__new__(type(slot))
     new.__dict__.update(slot.__dict__)
     return new

@@ -68,7 +68,7 @@ class Gate:
 
 
 def gate() -> Gate:
-    """This event loop's gate (one per loop: a Sanic worker has one)."""
+    """Return this event loop's gate (one per loop: a Sanic worker has one)."""
     loop = asyncio.get_running_loop()
     current = _gates.get(loop)
     if current is None:
@@ -77,7 +77,7 @@ def gate() -> Gate:
 
 
 def gated(handler: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
-    """The handler (taking a UserMessage first), let in at most MAX_CONCURRENT_MESSAGES at a time."""
+    """Wrap the handler (taking a UserMessage first) to let in at most MAX_CONCURRENT_MESSAGES at a time."""
 
     @functools.wraps(handler)
     async def wait_then_handle(message: Any, *args: Any, **kwargs: Any) -> T:

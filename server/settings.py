@@ -21,8 +21,9 @@ DEFAULT_ACTION_TIMEOUT = 20.0
 class Settings:
     """Everything the Rasa server's own code reads from the environment."""
 
-    # The clinic profile said when the action server cannot be reached.
-    clinic_file: Path
+    # The clinic whose profile is said when the action server cannot be reached (CLINIC_ID, CLINICS_DIR).
+    clinic_id: str
+    clinics_dir: str
     # Web pages allowed to open the socket.io chat (comma-separated origins).
     cors_origins: str
     # Messages answered at once in this process; the others wait in order.
@@ -31,6 +32,11 @@ class Settings:
     action_server_timeout: float
     # Sent to the action server as a bearer token, unless endpoints.yml has one.
     action_server_token: str
+
+    @property
+    def clinic_file(self) -> Path:
+        """Return the chosen clinic's profile file (ProfileError for an id that is not a plain name)."""
+        return clinic_file(self.clinic_id, self.clinics_dir)
 
 
 def _positive(name: str, default: float, kind: type) -> float:
@@ -52,7 +58,8 @@ def _positive(name: str, default: float, kind: type) -> float:
 def settings() -> Settings:
     """Return the settings (read once per process)."""
     return Settings(
-        clinic_file=clinic_file(os.environ.get("CLINIC_ID"), os.environ.get("CLINICS_DIR")),
+        clinic_id=os.environ.get("CLINIC_ID") or "",
+        clinics_dir=os.environ.get("CLINICS_DIR") or "",
         cors_origins=os.environ.get("CORS_ORIGINS") or DEFAULT_ORIGINS,
         max_concurrent_messages=int(_positive("MAX_CONCURRENT_MESSAGES", DEFAULT_CONCURRENT_MESSAGES, int)),
         action_server_timeout=_positive("ACTION_SERVER_TIMEOUT", DEFAULT_ACTION_TIMEOUT, float),

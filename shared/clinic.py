@@ -7,6 +7,7 @@ and CLINICS_DIR in its own settings module and passes the file here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +19,8 @@ import yaml
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CLINIC_ID = "apollo_calgary"
 DEFAULT_CLINICS_DIR = PROJECT_ROOT / "clinics"
+# A clinic id names a file in the clinics folder, never a path.
+CLINIC_ID = re.compile(r"[a-z0-9_]+")
 
 SCHEMA = {
     "type": "object",
@@ -104,22 +107,25 @@ def load_profile(path: Path) -> ClinicProfile:
         jsonschema.validate(data, SCHEMA)
     except jsonschema.ValidationError as error:
         field = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise ProfileError(
-            f"clinic profile {path} is malformed at {field}: {error.message}"
-        ) from None
+        raise ProfileError(f"clinic profile {path} is malformed at {field}: {error.message}") from None
     if data["id"] != Path(path).stem:
-        raise ProfileError(
-            f"clinic profile {path} has id '{data['id']}', expected '{Path(path).stem}'"
-        )
+        raise ProfileError(f"clinic profile {path} has id '{data['id']}', expected '{Path(path).stem}'")
     data.pop("version")
     return ClinicProfile(**data)
 
 
 def clinic_file(clinic_id: Optional[str], clinics_dir: Optional[str]) -> Path:
-    """Return the profile file of `clinic_id` in `clinics_dir` (relative to the project), or the defaults."""
+    """Return the profile file of `clinic_id` in `clinics_dir` (relative to the project); refuse any other id."""
+    clinic_id = clinic_id or DEFAULT_CLINIC_ID
+    if not CLINIC_ID.fullmatch(clinic_id):
+        raise ProfileError(f"clinic id {clinic_id!r} is not valid: use lower-case letters, digits and underscores")
+    return clinics_folder(clinics_dir) / f"{clinic_id}.yml"
+
+
+def clinics_folder(clinics_dir: Optional[str]) -> Path:
+    """Return the folder of the clinic profiles (`clinics_dir` relative to the project, or clinics/)."""
     folder = Path(clinics_dir or DEFAULT_CLINICS_DIR)
-    folder = folder if folder.is_absolute() else PROJECT_ROOT / folder
-    return folder / f"{clinic_id or DEFAULT_CLINIC_ID}.yml"
+    return folder if folder.is_absolute() else PROJECT_ROOT / folder
 
 
 @lru_cache(maxsize=8)

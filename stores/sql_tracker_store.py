@@ -15,9 +15,7 @@ recommended setting for WAL: a commit survives the process crashing or being
 killed; only a power loss or OS crash can lose the last commits. Several Rasa
 processes (Sanic workers) can share the file: readers never wait for the
 writer, and a writer waits up to 5 s for another. With any other database
-(PostgreSQL) only the two queries differ from Rasa's SQLTrackerStore. Either
-way it makes rebuilding a conversation from its events faster
-(rasa_patches/event_types.py). Use it with
+(PostgreSQL) only the two queries differ from Rasa's SQLTrackerStore. Use it with
 ``tracker_store: type: stores.sql_tracker_store.SQLTrackerStore`` and the same
 settings as Rasa's ``type: SQL`` (endpoints.yml).
 
@@ -61,7 +59,7 @@ from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from rasa_patches.tracker_copy import KEEP_SECONDS, Tracker, continues, copy_of, forget_least_recent
+from rasa_patches.tracker_copy import KEEP_SECONDS, continues, copy_of, forget_least_recent
 
 # How long a write waits for another process's write (Python's sqlite3 default too).
 BUSY_TIMEOUT_MS = 5_000
@@ -98,7 +96,7 @@ class _Kept(NamedTuple):
 
 
 def _latest_session(events: Iterable[Event]) -> List[Event]:
-    """The events the database gives back as the latest session (``SESSION_EVENTS``), in order.
+    """Return the events the database gives back as the latest session (``SESSION_EVENTS``), in order.
 
     Those at or after the newest session start's timestamp; all of them if none
     starts a session.
@@ -112,7 +110,7 @@ def _latest_session(events: Iterable[Event]) -> List[Event]:
 
 
 def _marker(connection: Any, sender_id: Text) -> Tuple[Any, ...]:
-    """The conversation's (highest row id, row count, newest timestamp), on an sqlite3 connection."""
+    """Return the conversation's (highest row id, row count, newest timestamp), on an sqlite3 connection."""
     return tuple(connection.execute(ROWS_MARKER, (sender_id,)).fetchone())
 
 
@@ -143,7 +141,11 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         # One connection per process, kept open and reused; the pool hands it to
         # one session at a time. Pre-ping replaces it if the file went away.
         self.engine = sa.create_engine(
-            url, poolclass=sa.pool.QueuePool, pool_size=1, max_overflow=4, pool_pre_ping=True,
+            url,
+            poolclass=sa.pool.QueuePool,
+            pool_size=1,
+            max_overflow=4,
+            pool_pre_ping=True,
             connect_args={"check_same_thread": False},
         )
         sa.event.listen(self.engine, "connect", _tune)
@@ -165,7 +167,7 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         return {"sender_id": sender_id, "session_started": SessionStarted.type_name}
 
     async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
-        """The latest session (from the kept copy if the rows are unchanged), or all sessions."""
+        """Return the tracker of the latest session (from the kept copy if the rows are unchanged), or all sessions."""
         if self._kept is None or fetch_events_from_all_sessions:
             return self._read(sender_id, fetch_events_from_all_sessions)
         with self._sqlite() as connection:  # the marker first: see the module docstring
@@ -186,7 +188,7 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
             events = [json.loads(data) for data in session.execute(query, self._parameters(sender_id)).scalars()]
         if not self.domain or not events:
             return None
-        return Tracker.from_dict(sender_id, events, self.domain.slots)
+        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
 
     def _keep(self, sender_id: Text, tracker: Optional[DialogueStateTracker], marker: Tuple[Any, ...]) -> None:
         """Keep a copy of the conversation as the database holds it (or forget it)."""
@@ -198,7 +200,7 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
             # A conversation spanning a session start (its first message, or one after
             # a session expired): keep what a read gives back, the latest session
             # replayed as `_read` replays it.
-            tracker = Tracker.from_events(sender_id, session, self.domain.slots)
+            tracker = DialogueStateTracker.from_events(sender_id, session, self.domain.slots)
         now = time.monotonic()
         self._kept[sender_id] = _Kept(copy_of(tracker), marker, now)
         self._kept.move_to_end(sender_id)
@@ -206,7 +208,7 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
 
     @contextlib.contextmanager
     def _sqlite(self) -> Iterator[Any]:
-        """The process's sqlite3 connection from the pool, without SQLAlchemy's session layers."""
+        """Yield the process's sqlite3 connection from the pool, without SQLAlchemy's session layers."""
         connection = self.engine.raw_connection()
         try:
             yield connection.connection
@@ -215,18 +217,20 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
 
     @staticmethod
     def _rows(tracker: DialogueStateTracker, stored: int) -> List[Tuple[Any, ...]]:
-        """The events after the first `stored`, as rows of Rasa's events table (`COLUMNS`)."""
+        """Return the events after the first `stored`, as rows of Rasa's events table (`COLUMNS`)."""
         rows = []
         for event in itertools.islice(tracker.events, stored, None):
             data = event.as_dict()
-            rows.append((
-                tracker.sender_id,
-                event.type_name,
-                data.get("timestamp"),
-                data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-                data.get("name"),
-                json.dumps(data),
-            ))
+            rows.append(
+                (
+                    tracker.sender_id,
+                    event.type_name,
+                    data.get("timestamp"),
+                    data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                    data.get("name"),
+                    json.dumps(data),
+                )
+            )
         return rows
 
     async def save(self, tracker: DialogueStateTracker) -> None:

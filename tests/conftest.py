@@ -24,6 +24,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     rasa_patches.install()
 
+
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "dry-needling.tar.gz"
 
@@ -38,7 +39,7 @@ def _clear_caches() -> None:
 @pytest.fixture(autouse=True)
 def fresh_settings(monkeypatch: pytest.MonkeyPatch):
     """Give every test the default settings, read anew."""
-    for name in ("CLINIC_ID", "CLINICS_DIR", "TOPICS_FILE", "CLARIFY_MIN_FAQ", "CLARIFY_MIN_TOPIC"):
+    for name in ("CLINIC_ID", "CLINICS_DIR", "TOPICS_FILE"):
         monkeypatch.delenv(name, raising=False)
     _clear_caches()
     yield
@@ -56,6 +57,24 @@ def use_clinic(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
         _clear_caches()
 
     return select
+
+
+def run(action, dispatcher, tracker, domain):
+    """Run a custom action with the `CollectingDispatcher`; return its events."""
+    return asyncio.run(action.run(dispatcher, tracker, domain))
+
+
+def said(message, domain):
+    """Return the text and buttons Rasa makes of an action's message (RemoteAction._utter_responses)."""
+    from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
+
+    values = dict(message)
+    response = values.pop("response", None)
+    draft = {}
+    if response:
+        nlg = TemplatedNaturalLanguageGenerator(domain["responses"])
+        draft = nlg.generate_from_slots(response, {}, "collector", **values)
+    return draft.get("text") or message["text"], (draft.get("buttons") or []) + (message["buttons"] or [])
 
 
 @pytest.fixture
@@ -78,8 +97,10 @@ def make_tracker() -> Callable[..., Tracker]:
         ranking: Optional[List[Dict[str, Any]]] = None,
         response_selector: Optional[Dict[str, Any]] = None,
         text: str = "hello",
+        clarify_topics: Optional[List[str]] = None,
     ) -> Tracker:
         latest = {
+            **({"clarify_topics": clarify_topics} if clarify_topics is not None else {}),
             "text": text,
             "intent": {"name": intent, "confidence": confidence},
             "intent_ranking": ranking or [{"name": intent, "confidence": confidence}],

@@ -42,17 +42,24 @@ class Live:
         self.callback_db = folder / "callbacks" / "callbacks.db"
         self.tracker_db = folder / "tracker.db"
         self.action_token = secrets.token_hex(16)
-        self.actions = action_server(folder, env={"CALLBACK_DB_URL": f"sqlite:///{self.callback_db}",
-                                                  "ACTION_SERVER_TOKEN": self.action_token})
+        self.actions = action_server(
+            folder, env={"CALLBACK_DB_URL": f"sqlite:///{self.callback_db}", "ACTION_SERVER_TOKEN": self.action_token}
+        )
         self.rasa: Optional[Server] = None
 
     def new_rasa(self, extra: Optional[List[str]] = None, env: Optional[Dict[str, str]] = None) -> Server:
         """A Rasa server configured like `make run`, on this pair's action server and tracker db."""
         return rasa_server(
-            self.folder, self.actions.url, self.tracker_db,
+            self.folder,
+            self.actions.url,
+            self.tracker_db,
             extra=["--cors", ALLOWED_ORIGIN, *(extra or [])],
-            env={"CORS_ORIGINS": ALLOWED_ORIGIN, "ACTION_SERVER_TIMEOUT": "10",
-                 "ACTION_SERVER_TOKEN": self.action_token, **(env or {})},
+            env={
+                "CORS_ORIGINS": ALLOWED_ORIGIN,
+                "ACTION_SERVER_TIMEOUT": "10",
+                "ACTION_SERVER_TOKEN": self.action_token,
+                **(env or {}),
+            },
         )
 
     def start(self) -> "Live":
@@ -82,9 +89,7 @@ class Live:
 
     def logs(self) -> str:
         """Everything both servers have written so far."""
-        return "\n".join(
-            log.read_text(errors="replace") for log in sorted(self.folder.glob("*.log"))
-        )
+        return "\n".join(log.read_text(errors="replace") for log in sorted(self.folder.glob("*.log")))
 
     def user_events(self, sender: str) -> int:
         """How many user messages the tracker store holds for a sender."""
@@ -105,4 +110,3 @@ def live(tmp_path_factory) -> Live:
         raise
     yield servers
     servers.stop()
-

@@ -56,7 +56,7 @@ def outcome_of(events: Iterable[dict]) -> Outcome:
             result.texts.append(event.get("text") or "")
             action = (event.get("metadata") or {}).get("utter_action") or ""
             if action.startswith(FAQ_PREFIX):
-                result.topics.append(action[len(FAQ_PREFIX):])
+                result.topics.append(action[len(FAQ_PREFIX) :])
             if (event.get("data") or {}).get("buttons") and any(
                 b.get("payload", "").startswith("/faq/") for b in event["data"]["buttons"]
             ):

@@ -26,8 +26,9 @@ RASA = [str(BIN / "python"), "-m", "rasa_patches"]
 QUIET = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"}
 
 
-def stop_process(process: Optional[subprocess.Popen], sig: int = signal.SIGTERM,
-                 timeout: float = 30, group: bool = True) -> None:
+def stop_process(
+    process: Optional[subprocess.Popen], sig: int = signal.SIGTERM, timeout: float = 30, group: bool = True
+) -> None:
     """Send `sig` (to the process group when `group`), wait, then SIGKILL what is left."""
     if process is None or process.poll() is not None:
         return
@@ -56,8 +57,15 @@ def free_port() -> int:
 class Server:
     """One subprocess that serves HTTP on a port; its output goes to a log file."""
 
-    def __init__(self, name: str, command: List[str], port: int, log_dir: Path,
-                 env: Optional[Dict[str, str]] = None, health: str = "/") -> None:
+    def __init__(
+        self,
+        name: str,
+        command: List[str],
+        port: int,
+        log_dir: Path,
+        env: Optional[Dict[str, str]] = None,
+        health: str = "/",
+    ) -> None:
         self.name, self.command, self.port, self.health = name, command, port, health
         self.env = {**os.environ, **QUIET, **(env or {})}
         self.log = log_dir / f"{name}.log"
@@ -71,7 +79,11 @@ class Server:
         """Start and wait until it answers, or fail with the end of its log."""
         log = open(self.log, "ab")
         self.process = subprocess.Popen(
-            self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            self.command,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout
@@ -96,8 +108,14 @@ class Server:
 def action_server(log_dir: Path, env: Optional[Dict[str, str]] = None) -> Server:
     port = free_port()
     # Loopback only, as `make run` does (SANIC_HOST is rasa-sdk's listen address).
-    return Server("actions", [str(BIN / "python"), "-m", "actions", "--port", str(port)],
-                  port, log_dir, {"SANIC_HOST": "127.0.0.1", **(env or {})}, health="/health")
+    return Server(
+        "actions",
+        [str(BIN / "python"), "-m", "actions", "--port", str(port)],
+        port,
+        log_dir,
+        {"SANIC_HOST": "127.0.0.1", **(env or {})},
+        health="/health",
+    )
 
 
 def project_endpoints(action_url: str, tracker_db: Path, rasa_store: bool = False) -> dict:
@@ -114,10 +132,17 @@ def project_endpoints(action_url: str, tracker_db: Path, rasa_store: bool = Fals
     return endpoints
 
 
-def rasa_server(log_dir: Path, action_url: str, tracker_db: Optional[Path],
-                extra: Optional[List[str]] = None, env: Optional[Dict[str, str]] = None,
-                model: Path = MODEL, endpoints_text: Optional[str] = None,
-                credentials: Path = ROOT / "credentials.yml", stock: bool = False) -> Server:
+def rasa_server(
+    log_dir: Path,
+    action_url: str,
+    tracker_db: Optional[Path],
+    extra: Optional[List[str]] = None,
+    env: Optional[Dict[str, str]] = None,
+    model: Path = MODEL,
+    endpoints_text: Optional[str] = None,
+    credentials: Path = ROOT / "credentials.yml",
+    stock: bool = False,
+) -> Server:
     """A Rasa server with the project's model and credentials and its own endpoints file.
 
     `endpoints_text` replaces the default endpoints (SQLite tracker store at
@@ -133,9 +158,21 @@ def rasa_server(log_dir: Path, action_url: str, tracker_db: Optional[Path],
     endpoints = log_dir / f"endpoints-{port}.yml"
     endpoints.write_text(endpoints_text or yaml.safe_dump(project_endpoints(f"{action_url}/webhook", tracker_db)))
     rasa = [str(BIN / "rasa")] if stock else RASA
-    command = [*rasa, "run", "--model", str(model), "--port", str(port), "-i", "127.0.0.1",
-               "--credentials", str(credentials), "--endpoints", str(endpoints),
-               *(extra or [])]
+    command = [
+        *rasa,
+        "run",
+        "--model",
+        str(model),
+        "--port",
+        str(port),
+        "-i",
+        "127.0.0.1",
+        "--credentials",
+        str(credentials),
+        "--endpoints",
+        str(endpoints),
+        *(extra or []),
+    ]
     return Server(f"rasa-{port}", command, port, log_dir, env)
 
 
@@ -143,7 +180,8 @@ def say(server: Server, sender: str, message: str, timeout: float = 30) -> List[
     """Send one message through the REST channel and return the bot's replies."""
     response = requests.post(
         f"{server.url}/webhooks/rest/webhook",
-        json={"sender": sender, "message": message}, timeout=timeout,
+        json={"sender": sender, "message": message},
+        timeout=timeout,
     )
     response.raise_for_status()
     return response.json()

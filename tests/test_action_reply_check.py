@@ -54,8 +54,14 @@ REPLIES = [
     {"events": [{"event": "action", "name": 5}]},
     {"events": [{"event": "user", "parse_data": {"intent": {"name": 5}}}]},
     # a user event whose topic ranking matches both of the response selector's alternatives
-    {"events": [{"event": "user", "parse_data": {"response_selector": {"all_retrieval_intents": [],
-                                                                     "faq": {"ranking": []}}}}]},
+    {
+        "events": [
+            {
+                "event": "user",
+                "parse_data": {"response_selector": {"all_retrieval_intents": [], "faq": {"ranking": []}}},
+            }
+        ]
+    },
     {"events": [{"event": "bot", "timestamp": "yesterday"}]},
     {"events": [{"event": "bot", "metadata": []}]},
     {"responses": {"text": "not a list"}},

@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 
 import pytest
-from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa_sdk.events import ActionExecuted, FollowupAction, SessionStarted, SlotSet
 
 from actions.actions import ActionClarify, ActionClinicContact, ActionSessionStart
 from actions.callback import FORM_SLOTS
+from tests.conftest import run, said
 
 ACTIONS = Path(__file__).resolve().parents[1] / "actions"
-
-
-def run(action, dispatcher, tracker, domain):
-    return asyncio.run(action.run(dispatcher, tracker, domain))
-
-
-def said(message, domain):
-    """Return the text and buttons Rasa makes of an action's message (RemoteAction._utter_responses)."""
-    values = dict(message)
-    response = values.pop("response", None)
-    draft = {}
-    if response:
-        nlg = TemplatedNaturalLanguageGenerator(domain["responses"])
-        draft = nlg.generate_from_slots(response, {}, "collector", **values)
-    return draft.get("text") or message["text"], (draft.get("buttons") or []) + (message["buttons"] or [])
 
 
 def texts(dispatcher, domain):
@@ -47,12 +31,6 @@ def test_the_form_asks_for_every_slot(domain):
     actions = {a if isinstance(a, str) else next(iter(a)) for a in domain["actions"]}
     for slot in FORM_SLOTS:
         assert (f"action_ask_{slot}" in actions) != (f"utter_ask_{slot}" in domain["responses"]), slot
-
-
-def faq_selector(*scores):
-    """A response-selector output for `faq` with (topic, confidence) pairs, best first."""
-    ranking = [{"intent_response_key": f"faq/{t}", "confidence": c} for t, c in scores]
-    return {"faq": {"response": {**ranking[0], "utter_action": f"utter_faq/{scores[0][0]}"}, "ranking": ranking}}
 
 
 @pytest.mark.parametrize(
@@ -84,9 +62,17 @@ def test_default_clinic_is_apollo(dispatcher, make_tracker, domain):
     "clinic_id, must_say, must_not_say",
     [
         # Apollo's page gives an email address: it is the way to reach them.
-        ("apollo_calgary", ["Apollo Physiotherapy Massage and Chiro", "NE Calgary", "email info@apollophysioyyc.com"], ["call ", "Opening hours", "book online"]),
+        (
+            "apollo_calgary",
+            ["Apollo Physiotherapy Massage and Chiro", "NE Calgary", "email info@apollophysioyyc.com"],
+            ["call ", "Opening hours", "book online"],
+        ),
         # Dynamic's page names a contact person but no phone or email: say so, invent nothing.
-        ("dynamic_okotoks", ["Dynamic Physiotherapy Okotoks", "Okotoks, Alberta", "Steve Hansen", "don't have a phone number or email"], ["@", "call ", "Opening hours", "book online"]),
+        (
+            "dynamic_okotoks",
+            ["Dynamic Physiotherapy Okotoks", "Okotoks, Alberta", "Steve Hansen", "don't have a phone number or email"],
+            ["@", "call ", "Opening hours", "book online"],
+        ),
     ],
 )
 def test_clinic_contact_uses_only_the_profile(
@@ -99,7 +85,9 @@ def test_clinic_contact_uses_only_the_profile(
     assert dispatcher.messages[1]["response"] == "utter_offer_callback"
     assert offer == "Would you like the clinic to contact you?"
     assert said(dispatcher.messages[1], domain)[1] == [
-        {"title": "Yes, please", "payload": "/affirm"}, {"title": "No, thanks", "payload": "/deny"}]
+        {"title": "Yes, please", "payload": "/affirm"},
+        {"title": "No, thanks", "payload": "/deny"},
+    ]
     assert "can help" in text
     for phrase in must_say:
         assert phrase in text
@@ -107,9 +95,7 @@ def test_clinic_contact_uses_only_the_profile(
         assert phrase not in text
 
 
-def test_clinic_contact_includes_optional_fields_when_present(
-    tmp_path, use_clinic, dispatcher, make_tracker, domain
-):
+def test_clinic_contact_includes_optional_fields_when_present(tmp_path, use_clinic, dispatcher, make_tracker, domain):
     (tmp_path / "full.yml").write_text(
         "version: 1\nid: full\nname: Full Clinic\nlocation: Red Deer, Alberta\n"
         "phone: '403-555-0100'\nemail: a@b.ca\nhours: Mon-Fri 8-6\n"
@@ -123,12 +109,9 @@ def test_clinic_contact_includes_optional_fields_when_present(
 
 
 def test_clarify_offers_top_three_topics_and_something_else(dispatcher, make_tracker, domain):
+    # The NLU lists the topics it found likely (components/faq_gate.py, config.yml's thresholds).
     tracker = make_tracker(
-        intent="nlu_fallback",
-        ranking=[{"name": "nlu_fallback", "confidence": 0.4}, {"name": "faq", "confidence": 0.9}],
-        response_selector=faq_selector(
-            ("does_it_hurt", 0.4), ("aftercare", 0.35), ("side_effects_safety", 0.2), ("needles", 0.05)
-        ),
+        intent="nlu_fallback", clarify_topics=["does_it_hurt", "aftercare", "side_effects_safety", "needles"]
     )
     events = run(ActionClarify(), dispatcher, tracker, domain)
     assert events == []
@@ -151,20 +134,14 @@ def test_clarify_offers_top_three_topics_and_something_else(dispatcher, make_tra
 
 
 @pytest.mark.parametrize(
-    "ranking, selector",
+    "clarify_topics",
     [
-        # DIET did not think this was a FAQ at all (gibberish, another language...)
-        ([{"name": "nlu_fallback", "confidence": 0.5}, {"name": "greet", "confidence": 0.45}, {"name": "faq", "confidence": 0.1}],
-         faq_selector(("what_is", 0.3), ("needles", 0.2))),
-        # a FAQ, but no topic reaches the minimum confidence
-        ([{"name": "nlu_fallback", "confidence": 0.5}, {"name": "faq", "confidence": 0.6}],
-         faq_selector(("what_is", 0.04), ("needles", 0.03))),
-        # no response-selector output at all
-        ([{"name": "nlu_fallback", "confidence": 0.5}], {}),
+        [],  # the NLU found no likely topic (not an FAQ, or no topic rated high enough)
+        None,  # no list at all (a model without the offer settings)
     ],
 )
-def test_clarify_hands_over_when_no_topic_fits(dispatcher, make_tracker, domain, ranking, selector):
-    tracker = make_tracker(intent="nlu_fallback", ranking=ranking, response_selector=selector)
+def test_clarify_hands_over_when_no_topic_fits(dispatcher, make_tracker, domain, clarify_topics):
+    tracker = make_tracker(intent="nlu_fallback", clarify_topics=clarify_topics)
     events = run(ActionClarify(), dispatcher, tracker, domain)
     assert dispatcher.messages[0]["response"] == "utter_not_sure"
     assert texts(dispatcher, domain) == ["I'm not sure I understood that, and I don't want to guess."]
@@ -173,11 +150,7 @@ def test_clarify_hands_over_when_no_topic_fits(dispatcher, make_tracker, domain,
     assert events == [FollowupAction("action_clinic_contact")]
 
 
-def test_clarify_skips_topics_it_does_not_know(tmp_path, monkeypatch, dispatcher, make_tracker, domain):
-    tracker = make_tracker(
-        intent="nlu_fallback",
-        ranking=[{"name": "faq", "confidence": 0.9}],
-        response_selector=faq_selector(("retired_topic", 0.5), ("needles", 0.3)),
-    )
+def test_clarify_skips_topics_it_does_not_know(dispatcher, make_tracker, domain):
+    tracker = make_tracker(intent="nlu_fallback", clarify_topics=["retired_topic", "needles"])
     run(ActionClarify(), dispatcher, tracker, domain)
     assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["/faq/needles", "/something_else"]

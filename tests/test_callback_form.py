@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
@@ -20,6 +17,7 @@ from actions.callback import (
     pending_question,
 )
 from frontdesk.store import store_for
+from tests.conftest import run, said
 
 
 @pytest.fixture
@@ -36,23 +34,16 @@ def form_tracker(slots=None, text="", intent="greet", requested="callback_name",
     all_slots = {slot: None for slot in FORM_SLOTS + STATE_SLOTS}
     all_slots.update({"requested_slot": requested, **(slots or {})})
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
-    return Tracker("patient-1", all_slots, latest, events or [], False, None,
-                   {"name": "callback_form"} if requested else {}, "action_listen")
-
-
-def run(action, dispatcher, tracker, domain):
-    return asyncio.run(action.run(dispatcher, tracker, domain))
-
-
-def said(message, domain):
-    """Return the text and buttons Rasa makes of an action's message (RemoteAction._utter_responses)."""
-    values = dict(message)
-    response = values.pop("response", None)
-    draft = {}
-    if response:
-        nlg = TemplatedNaturalLanguageGenerator(domain["responses"])
-        draft = nlg.generate_from_slots(response, {}, "collector", **values)
-    return draft.get("text") or message["text"], (draft.get("buttons") or []) + (message["buttons"] or [])
+    return Tracker(
+        "patient-1",
+        all_slots,
+        latest,
+        events or [],
+        False,
+        None,
+        {"name": "callback_form"} if requested else {},
+        "action_listen",
+    )
 
 
 def text(message, domain):
@@ -101,10 +92,18 @@ def test_names(text, expected):
     "slot, value, expected",
     [
         ("callback_name", "Jane Doe", {"callback_name": "Jane Doe", "callback_failures": None}),
-        ("callback_contact", "403 555 0123", {"callback_contact": "+1 403-555-0123", "callback_contact_kind": "phone", "callback_failures": None}),
+        (
+            "callback_contact",
+            "403 555 0123",
+            {"callback_contact": "+1 403-555-0123", "callback_contact_kind": "phone", "callback_failures": None},
+        ),
         ("callback_time", "any time", {"callback_time": "any time", "callback_failures": None}),
         ("callback_time", "weekday mornings", {"callback_time": "weekday mornings", "callback_failures": None}),
-        ("callback_question", "Can I have it while pregnant?", {"callback_question": "Can I have it while pregnant?", "callback_failures": None}),
+        (
+            "callback_question",
+            "Can I have it while pregnant?",
+            {"callback_question": "Can I have it while pregnant?", "callback_failures": None},
+        ),
         ("callback_consent", "yes", {"callback_consent": True, "callback_failures": None}),
         ("callback_consent", "No", {"callback_consent": False, "callback_failures": None}),
     ],
@@ -117,10 +116,13 @@ def test_valid_answers_are_kept_normalised(dispatcher, domain, slot, value, expe
 
 # What validate_callback_form says before the form asks again, word for word.
 RETRY = {
-    "callback_name": "Sorry, I didn't catch a name there. You can also say \"cancel\".",
-    "callback_contact": "That doesn't look like a phone number or an email address (for example 403-555-0123 or name@example.com). You can also say \"cancel\".",
+    "callback_name": 'Sorry, I didn\'t catch a name there. You can also say "cancel".',
+    "callback_contact": (
+        "That doesn't look like a phone number or an email address (for example 403-555-0123 or name@example.com). "
+        'You can also say "cancel".'
+    ),
     "callback_time": "That's a bit long for a preferred time; a few words are enough.",
-    "callback_question": "I need the question in a few words. You can also say \"cancel\".",
+    "callback_question": 'I need the question in a few words. You can also say "cancel".',
     "callback_consent": "I need a clear yes or no for this.",
 }
 
@@ -147,7 +149,12 @@ def test_invalid_answer_is_asked_again_politely(dispatcher, domain, slot, value)
 def test_third_invalid_answer_ends_the_form(dispatcher, domain):
     tracker = form_tracker(slots={"callback_failures": 2.0}, requested="callback_contact")
     result = ValidateCallbackForm().validate_callback_contact("nope", dispatcher, tracker, domain)
-    assert result == {"callback_contact": None, "callback_failures": None, "callback_status": "failed", "requested_slot": None}
+    assert result == {
+        "callback_contact": None,
+        "callback_failures": None,
+        "callback_status": "failed",
+        "requested_slot": None,
+    }
 
 
 def test_yes_keeps_the_prefilled_question(dispatcher, domain):
@@ -165,7 +172,9 @@ def test_yes_keeps_the_prefilled_question(dispatcher, domain):
         ("I can't breathe", "emergency", "emergency"),  # a red flag always wins
     ],
 )
-@pytest.mark.parametrize("requested", ["callback_name", "callback_contact", "callback_time", "callback_question", "callback_consent"])
+@pytest.mark.parametrize(
+    "requested", ["callback_name", "callback_contact", "callback_time", "callback_question", "callback_consent"]
+)
 def test_cancel_or_red_flag_at_every_step_ends_the_form(dispatcher, domain, text, intent, status, requested):
     tracker = form_tracker(text=text, intent=intent, requested=requested, slots={"callback_name": "Jane"})
     events = run(ValidateCallbackForm(), dispatcher, tracker, domain)
@@ -176,7 +185,11 @@ def test_cancel_or_red_flag_at_every_step_ends_the_form(dispatcher, domain, text
 
 def test_pending_question_is_the_last_unanswered_question():
     events = [
-        {"event": "user", "text": "how much does it cost?", "parse_data": {"intent": {"name": "handoff", "full_retrieval_intent_name": "handoff/price"}}},
+        {
+            "event": "user",
+            "text": "how much does it cost?",
+            "parse_data": {"intent": {"name": "handoff", "full_retrieval_intent_name": "handoff/price"}},
+        },
         {"event": "bot", "text": "..."},
         {"event": "user", "text": "/affirm", "parse_data": {"intent": {"name": "affirm"}}},
     ]
@@ -192,7 +205,8 @@ def test_ask_question_offers_the_pending_one(dispatcher, domain):
     [message] = dispatcher.messages
     assert (message["response"], message["question"]) == ("utter_callback_question_pending", "Is it covered?")
     assert said(message, domain) == (
-        "I'll pass on this question: \"Is it covered?\" Is that right? Say yes, or type the question you'd like answered.",
+        'I\'ll pass on this question: "Is it covered?" '
+        "Is that right? Say yes, or type the question you'd like answered.",
         [{"title": "Yes, that's it", "payload": "yes"}],
     )
 
@@ -223,10 +237,13 @@ def test_ask_consent_says_how_long_the_details_are_kept(dispatcher, domain, monk
 @pytest.mark.parametrize(
     "slot, prompt, buttons",
     [
-        ("callback_name", "Sure. What name should the clinic ask for? (You can say \"cancel\" at any step.)", []),
+        ("callback_name", 'Sure. What name should the clinic ask for? (You can say "cancel" at any step.)', []),
         ("callback_contact", "What phone number or email address should they use?", []),
-        ("callback_time", "When is a good time to reach you? For example \"weekday mornings\", or \"any time\".",
-         [{"title": "Any time", "payload": "any time"}]),
+        (
+            "callback_time",
+            'When is a good time to reach you? For example "weekday mornings", or "any time".',
+            [{"title": "Any time", "payload": "any time"}],
+        ),
     ],
 )
 def test_the_form_asks_with_domain_responses(domain, slot, prompt, buttons):
@@ -235,8 +252,12 @@ def test_the_form_asks_with_domain_responses(domain, slot, prompt, buttons):
 
 
 COMPLETE = {
-    "callback_name": "Jane Doe", "callback_contact": "+1 403-555-0123", "callback_contact_kind": "phone",
-    "callback_time": "mornings", "callback_question": "How much is it?", "callback_consent": True,
+    "callback_name": "Jane Doe",
+    "callback_contact": "+1 403-555-0123",
+    "callback_contact_kind": "phone",
+    "callback_time": "mornings",
+    "callback_question": "How much is it?",
+    "callback_consent": True,
 }
 
 
@@ -244,12 +265,18 @@ def test_submit_commits_then_confirms_and_clears_the_slots(callback_db, dispatch
     events = run(ActionSubmitCallback(), dispatcher, form_tracker(slots=COMPLETE, requested=None), domain)
     [row] = callback_db.list()
     assert (row.name, row.contact, row.preferred_time, row.question, row.status) == (
-        "Jane Doe", "+1 403-555-0123", "mornings", "How much is it?", "open")
+        "Jane Doe",
+        "+1 403-555-0123",
+        "mornings",
+        "How much is it?",
+        "open",
+    )
     message = dispatcher.messages[0]
     assert message["response"] == "utter_callback_stored"
     assert text(message, domain) == (
         f"Thank you, Jane Doe. Your request #{row.id} is with the team at "
-        "Apollo Physiotherapy Massage and Chiro; they'll contact you by phone.")
+        "Apollo Physiotherapy Massage and Chiro; they'll contact you by phone."
+    )
     assert {e["name"] for e in events} == set(FORM_SLOTS + STATE_SLOTS)
     assert all(e["value"] is None for e in events)
 
@@ -264,12 +291,22 @@ def test_submitting_the_same_request_twice_stores_it_once(callback_db, dispatche
 @pytest.mark.parametrize(
     "slots, response, first_words",
     [
-        ({**COMPLETE, "callback_consent": False}, "utter_callback_no_consent", "No problem, I haven't saved anything"),  # no consent
+        (
+            {**COMPLETE, "callback_consent": False},
+            "utter_callback_no_consent",
+            "No problem, I haven't saved anything",
+        ),  # no consent
         ({"callback_status": "cancelled"}, "utter_callback_cancelled", "Okay, I've cancelled that"),  # cancelled
-        ({"callback_status": "failed"}, "utter_callback_failed", "Sorry, I couldn't take your details"),  # three failures
+        (
+            {"callback_status": "failed"},
+            "utter_callback_failed",
+            "Sorry, I couldn't take your details",
+        ),  # three failures
     ],
 )
-def test_nothing_is_stored_without_a_complete_consented_form(callback_db, dispatcher, domain, slots, response, first_words):
+def test_nothing_is_stored_without_a_complete_consented_form(
+    callback_db, dispatcher, domain, slots, response, first_words
+):
     run(ActionSubmitCallback(), dispatcher, form_tracker(slots=slots, requested=None), domain)
     assert callback_db.list(None) == []
     assert dispatcher.messages[0]["response"] == response
@@ -277,7 +314,9 @@ def test_nothing_is_stored_without_a_complete_consented_form(callback_db, dispat
 
 
 def test_emergency_during_the_form_gets_the_emergency_reply(callback_db, dispatcher, domain):
-    run(ActionSubmitCallback(), dispatcher, form_tracker(slots={"callback_status": "emergency"}, requested=None), domain)
+    run(
+        ActionSubmitCallback(), dispatcher, form_tracker(slots={"callback_status": "emergency"}, requested=None), domain
+    )
     assert dispatcher.messages[0]["response"] == "utter_emergency"
     assert callback_db.list(None) == []
 
@@ -292,5 +331,6 @@ def test_database_failure_is_told_to_the_patient(callback_db, monkeypatch, dispa
     run(ActionSubmitCallback(), dispatcher, form_tracker(slots=COMPLETE, requested=None), domain)
     assert dispatcher.messages[0]["response"] == "utter_callback_not_saved"
     assert text(dispatcher.messages[0], domain) == (
-        "Sorry, I couldn't save your request just now, so nothing was sent. Please contact the clinic directly.")
+        "Sorry, I couldn't save your request just now, so nothing was sent. Please contact the clinic directly."
+    )
     assert "info@apollophysioyyc.com" in dispatcher.messages[1]["text"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.clinic import ClinicProfile, ProfileError, load_profile
+from shared.clinic import ClinicProfile, ProfileError, clinic_file, load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "knowledge" / "seeds"
@@ -85,6 +85,9 @@ def test_missing_profile_is_refused(tmp_path):
         ("no_such_clinic", None, "no_such_clinic.yml does not exist"),
         # the file exists but is malformed
         ("broken", "version: 1\nid: broken\n", "'name' is a required property"),
+        # a path, not a clinic's name: nothing outside the clinics folder is read
+        ("../../etc/passwd", None, "clinic id '../../etc/passwd' is not valid"),
+        ("Apollo_Calgary", None, "is not valid: use lower-case letters, digits and underscores"),  # upper case
     ],
 )
 def test_action_server_refuses_to_start_on_a_bad_profile(tmp_path, clinic_id, content, expected):
@@ -93,9 +96,30 @@ def test_action_server_refuses_to_start_on_a_bad_profile(tmp_path, clinic_id, co
     env = {**os.environ, "CLINIC_ID": clinic_id, "CLINICS_DIR": str(tmp_path)}
     result = subprocess.run(
         [sys.executable, "-m", "actions", "--port", "0"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2
     assert expected in result.stderr
     assert "cannot start" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "clinic_id",
+    [
+        "../clinics/apollo_calgary",  # a path that would reach a real profile
+        "/etc/hostname",  # an absolute path
+        "apollo_calgary.yml",  # a file name, not an id
+        "",  # empty: the default clinic instead
+    ],
+)
+def test_only_a_plain_clinic_id_names_a_profile(clinic_id):
+    if not clinic_id:
+        assert clinic_file(clinic_id, None).name == "apollo_calgary.yml"
+        return
+    with pytest.raises(ProfileError, match="is not valid"):
+        clinic_file(clinic_id, None)

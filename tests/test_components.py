@@ -51,10 +51,46 @@ def test_gate_ignores_other_intents():
     assert m.get("intent")["name"] == "greet"
 
 
+OFFERING_GATE = FaqConfidenceGate({"offer_min_intent": 0.4, "offer_min_topic": 0.05})
+
+
+@pytest.mark.parametrize(
+    "intent, confidence, topics, offered",
+    [
+        # an FAQ, unsure which: every topic rated 0.05 or more, best first
+        (
+            "faq",
+            0.9,
+            (("does_it_hurt", 0.4), ("aftercare", 0.35), ("side_effects_safety", 0.2), ("needles", 0.05)),
+            ["does_it_hurt", "aftercare", "side_effects_safety", "needles"],
+        ),
+        # not likely an FAQ at all (gibberish, another language): nothing to offer
+        ("greet", 0.45, (("what_is", 0.3), ("needles", 0.2)), []),
+        # an FAQ, but no topic reaches 0.05
+        ("faq", 0.6, (("what_is", 0.04), ("needles", 0.03)), []),
+        # exactly at both minimums
+        ("faq", 0.4, (("what_is", 0.05), ("needles", 0.04)), ["what_is"]),
+    ],
+)
+def test_gate_lists_the_topics_did_you_mean_may_offer(intent, confidence, topics, offered):
+    m = message(intent=intent, confidence=confidence, topics=topics)
+    if intent != "faq":  # the FAQ intent's own confidence, lower in the ranking
+        m.set("intent_ranking", m.get("intent_ranking") + [{"name": "faq", "confidence": 0.1}])
+    [m] = OFFERING_GATE.process([m])
+    assert m.get("clarify_topics") == offered
+
+
+def test_gate_without_offer_settings_lists_nothing():
+    [m] = GATE.process([message(topics=(("does_it_hurt", 0.45), ("aftercare", 0.3)))])
+    assert m.get("clarify_topics") is None
+
+
 @pytest.mark.parametrize("topic", ["twitch_response", "needles", "what_is"])
 def test_button_payload_selects_exactly_its_topic(topic):
     m = message(
-        text=f"/faq/{topic}", intent="greet", confidence=0.3,
+        text=f"/faq/{topic}",
+        intent="greet",
+        confidence=0.3,
         topics=(("does_it_hurt", 0.4), ("twitch_response", 0.3), ("needles", 0.2), ("what_is", 0.1)),
     )
     [m] = GATE.process([m])
@@ -217,11 +253,16 @@ from components.questions import clauses, with_antecedents  # noqa: E402
 @pytest.mark.parametrize(
     "text, parts",
     [
-        ("does it hurt and how long does it take?", ["does it hurt", "how long does it take?"]),  # "and" + question word
+        (
+            "does it hurt and how long does it take?",
+            ["does it hurt", "how long does it take?"],
+        ),  # "and" + question word
         ("What is it? How does it work?", ["What is it", "How does it work?"]),  # two question marks
         ("In general, how many will I need?", ["In general, how many will I need?"]),  # one question
-        ("Dry needling vs. acupuncture. Are they the same?", ["Dry needling vs. acupuncture",
-                                                             "Dry needling vs. acupuncture Are they the same?"]),  # points back
+        (
+            "Dry needling vs. acupuncture. Are they the same?",
+            ["Dry needling vs. acupuncture", "Dry needling vs. acupuncture Are they the same?"],
+        ),  # points back
         ("what is it and how does it work?", ["what is it", "how does it work?"]),  # "it" alone does not point back
     ],
 )

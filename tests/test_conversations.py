@@ -133,8 +133,16 @@ def test_follow_up_conversations(converse):
 @pytest.mark.parametrize(
     "answers, said, follow_up",
     [
-        (["faq/does_it_hurt", "faq/session_length"], ["utter_faq/does_it_hurt", "utter_faq/session_length"], []),  # two FAQs
-        (["handoff/price", "faq/does_it_hurt"], ["utter_handoff/price", "utter_faq/does_it_hurt"], ["action_clinic_contact"]),  # hand-off last
+        (
+            ["faq/does_it_hurt", "faq/session_length"],
+            ["utter_faq/does_it_hurt", "utter_faq/session_length"],
+            [],
+        ),  # two FAQs
+        (
+            ["handoff/price", "faq/does_it_hurt"],
+            ["utter_handoff/price", "utter_faq/does_it_hurt"],
+            ["action_clinic_contact"],
+        ),  # hand-off last
         (["faq/what_is", "greet"], ["utter_faq/what_is"], []),  # anything but an FAQ or hand-off topic is ignored
         ([], [], []),  # nothing to say
     ],

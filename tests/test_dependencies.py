@@ -18,9 +18,7 @@ ALLOWED = {
 
 
 def test_pip_check_has_only_documented_exceptions():
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "check"], capture_output=True, text=True
-    )
+    result = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True)
     problems = {line.strip() for line in result.stdout.splitlines() if line.strip()}
     problems.discard("No broken requirements found.")
     assert problems == ALLOWED
@@ -34,9 +32,7 @@ def test_installed_versions_match_the_lock():
             pins[name.strip().lower().replace("_", "-")] = version.strip()
     assert len(pins) > 150
     wrong = {
-        name: (version, metadata.version(name))
-        for name, version in pins.items()
-        if metadata.version(name) != version
+        name: (version, metadata.version(name)) for name, version in pins.items() if metadata.version(name) != version
     }
     assert wrong == {}
 

@@ -29,13 +29,16 @@ NGINX = (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
 
 
 def dockerfile_base(name: str) -> str:
-    [line] = [l for l in (DEPLOY / name).read_text().splitlines() if l.startswith("FROM ")]
+    [line] = [text for text in (DEPLOY / name).read_text().splitlines() if text.startswith("FROM ")]
     return line.split()[1]
 
 
 def rasa_replicas() -> dict:
-    return {name: s for name, s in SERVICES.items()
-            if s.get("build", {}).get("dockerfile") == "deploy/Dockerfile.rasa" and "tools" not in s.get("profiles", [])}
+    return {
+        name: s
+        for name, s in SERVICES.items()
+        if s.get("build", {}).get("dockerfile") == "deploy/Dockerfile.rasa" and "tools" not in s.get("profiles", [])
+    }
 
 
 def test_the_official_images():
@@ -79,9 +82,19 @@ def test_every_mounted_project_path_exists():
 
 
 def test_rasa_reads_the_endpoints_as_postgresql_and_redis(monkeypatch):
-    values = {"ACTION_SERVER_URL": "http://actions:5055/webhook", "DB_HOST": "postgres", "DB_PORT": "5432",
-              "DB_NAME": "rasa", "DB_USER": "rasa", "DB_PASSWORD": "s3cret: #with$ymbols", "DB_LOGIN_DB": "postgres",
-              "REDIS_HOST": "redis", "REDIS_PORT": "6379", "REDIS_PASSWORD": "", "REDIS_DB": "1"}
+    values = {
+        "ACTION_SERVER_URL": "http://actions:5055/webhook",
+        "DB_HOST": "postgres",
+        "DB_PORT": "5432",
+        "DB_NAME": "rasa",
+        "DB_USER": "rasa",
+        "DB_PASSWORD": "s3cret: #with$ymbols",
+        "DB_LOGIN_DB": "postgres",
+        "REDIS_HOST": "redis",
+        "REDIS_PORT": "6379",
+        "REDIS_PASSWORD": "",
+        "REDIS_DB": "1",
+    }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     from rasa.utils.endpoints import read_endpoint_config
@@ -89,11 +102,18 @@ def test_rasa_reads_the_endpoints_as_postgresql_and_redis(monkeypatch):
     path = str(DEPLOY / "endpoints.yml")
     tracker = read_endpoint_config(path, "tracker_store")
     assert (tracker.type, tracker.url, tracker.kwargs["dialect"]) == (
-        "stores.sql_tracker_store.SQLTrackerStore", "postgres", "postgresql")
+        "stores.sql_tracker_store.SQLTrackerStore",
+        "postgres",
+        "postgresql",
+    )
     assert (tracker.kwargs["port"], tracker.kwargs["password"]) == ("5432", "s3cret: #with$ymbols")
     lock = read_endpoint_config(path, "lock_store")
     assert (lock.type, lock.url, lock.kwargs["port"], lock.kwargs["key_prefix"]) == (
-        "stores.redis_lock_store.AtomicRedisLockStore", "redis", "6379", "dryneedling")
+        "stores.redis_lock_store.AtomicRedisLockStore",
+        "redis",
+        "6379",
+        "dryneedling",
+    )
     assert lock.kwargs["key_prefix"].isalnum()  # Rasa ignores a prefix with any other character
     assert read_endpoint_config(path, "action_endpoint").url == "http://actions:5055/webhook"
 
@@ -115,9 +135,21 @@ def test_nginx_balances_over_exactly_the_rasa_servers():
 
 @pytest.mark.skipif(not shutil.which("docker-compose"), reason="docker-compose (Debian's) is not installed")
 def test_docker_compose_accepts_the_file():
-    result = subprocess.run(["docker-compose", "--env-file", str(DEPLOY / "env.example"), "-f",
-                             str(DEPLOY / "docker-compose.yml"), "--profile", "tools", "config", "-q"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            "docker-compose",
+            "--env-file",
+            str(DEPLOY / "env.example"),
+            "-f",
+            str(DEPLOY / "docker-compose.yml"),
+            "--profile",
+            "tools",
+            "config",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
 
 

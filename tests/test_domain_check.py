@@ -10,7 +10,10 @@ from rasa_patches import domain_check
 DOMAINS = [
     ("empty", Domain.empty),  # Rasa's empty domain
     ("from an empty dict", lambda: Domain.from_dict({})),
-    ("only a session setting", lambda: Domain.from_yaml('version: "3.1"\nsession_config:\n  session_expiration_time: 5\n')),
+    (
+        "only a session setting",
+        lambda: Domain.from_yaml('version: "3.1"\nsession_config:\n  session_expiration_time: 5\n'),
+    ),
     ("one intent", lambda: Domain.from_yaml('version: "3.1"\nintents: [greet]\n')),
     ("one response", lambda: Domain.from_yaml('version: "3.1"\nresponses:\n  utter_hi:\n  - text: hi\n')),
     ("the project's", lambda: Domain.load("domain.yml")),

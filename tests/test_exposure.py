@@ -28,8 +28,9 @@ SLASH_PHONE = "403 555 0166"
 def make_dry_run(target: str, **env: str) -> str:
     """What `make <target>` would run, with only these settings in the environment."""
     clean = {k: v for k, v in os.environ.items() if k not in ("RASA_API_TOKEN", "RASA_JWT_SECRET", "ACTION_HOST")}
-    result = subprocess.run(["make", "-n", target], cwd=ROOT, env={**clean, **env},
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        ["make", "-n", target], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -50,9 +51,13 @@ def test_make_run_enables_the_http_api_only_with_a_token_or_jwt_secret():
 def test_http_api_is_off_on_the_default_server(live):
     sender = f"api-{uuid.uuid4().hex[:8]}"
     live.say(sender, "does it hurt?")
-    for method, path in [("GET", f"/conversations/{sender}/tracker"),
-                         ("POST", f"/conversations/{sender}/messages"),
-                         ("POST", "/model/parse"), ("GET", "/status"), ("PUT", "/model")]:
+    for method, path in [
+        ("GET", f"/conversations/{sender}/tracker"),
+        ("POST", f"/conversations/{sender}/messages"),
+        ("POST", "/model/parse"),
+        ("GET", "/status"),
+        ("PUT", "/model"),
+    ]:
         response = requests.request(method, live.rasa.url + path, json={"text": "hi"}, timeout=30)
         assert response.status_code in (401, 403, 404, 405), (method, path, response.status_code)
 
@@ -62,13 +67,31 @@ def api_server(tmp_path_factory):
     """`rasa run` with make run's API flags and no model: enough to test who is let in."""
     folder = tmp_path_factory.mktemp("api")
     (folder / "no-model").mkdir()
-    (folder / "endpoints.yml").write_text("version: \"3.1\"\n")  # in-memory tracker store, no actions
+    (folder / "endpoints.yml").write_text('version: "3.1"\n')  # in-memory tracker store, no actions
     port = free_port()
     token, secret = uuid.uuid4().hex, uuid.uuid4().hex
-    server = Server("rasa-api", [*RASA, "run", "--port", str(port), "-i", "127.0.0.1",
-                                 "--model", str(folder / "no-model"), "--endpoints", str(folder / "endpoints.yml"),
-                                 "--enable-api", "--auth-token", token, "--jwt-secret", secret],
-                    port, folder).start()
+    server = Server(
+        "rasa-api",
+        [
+            *RASA,
+            "run",
+            "--port",
+            str(port),
+            "-i",
+            "127.0.0.1",
+            "--model",
+            str(folder / "no-model"),
+            "--endpoints",
+            str(folder / "endpoints.yml"),
+            "--enable-api",
+            "--auth-token",
+            token,
+            "--jwt-secret",
+            secret,
+        ],
+        port,
+        folder,
+    ).start()
     server.token, server.secret = token, secret
     yield server
     server.stop()
@@ -89,14 +112,26 @@ def test_http_api_refuses_requests_without_the_token(api_server):
 # --- CORS -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("origin, allowed", [(ALLOWED_ORIGIN, True), ("https://evil.example", False),
-                                             ("http://localhost:8081", False), ("null", False)])
+@pytest.mark.parametrize(
+    "origin, allowed",
+    [(ALLOWED_ORIGIN, True), ("https://evil.example", False), ("http://localhost:8081", False), ("null", False)],
+)
 def test_rest_cors_preflight_allows_only_the_configured_origins(live, origin, allowed):
-    preflight = requests.options(live.webhook, headers={
-        "Origin": origin, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type"}, timeout=10)
-    post = requests.post(live.webhook, json={"sender": f"cors-{uuid.uuid4().hex[:6]}", "message": "hi"},
-                         headers={"Origin": origin}, timeout=60)
+    preflight = requests.options(
+        live.webhook,
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+        timeout=10,
+    )
+    post = requests.post(
+        live.webhook,
+        json={"sender": f"cors-{uuid.uuid4().hex[:6]}", "message": "hi"},
+        headers={"Origin": origin},
+        timeout=60,
+    )
     for response in (preflight, post):
         assert response.headers.get("Access-Control-Allow-Origin") == (origin if allowed else None)
 
@@ -128,15 +163,22 @@ def test_the_action_server_listens_on_loopback_only(live):
 
 def test_the_action_server_needs_the_token_when_one_is_set(live):
     url, token = live.actions.url, live.action_token
-    call = {"next_action": "action_clinic_contact", "sender_id": "x", "version": "3.6.21",
-            "tracker": {"sender_id": "x", "slots": {}, "latest_message": {}, "events": []}, "domain": {}}
+    call = {
+        "next_action": "action_clinic_contact",
+        "sender_id": "x",
+        "version": "3.6.21",
+        "tracker": {"sender_id": "x", "slots": {}, "latest_message": {}, "events": []},
+        "domain": {},
+    }
     assert requests.get(f"{url}/health", timeout=10).status_code == 200
     assert requests.post(f"{url}/webhook", json=call, timeout=10).status_code == 401
     assert requests.get(f"{url}/actions", timeout=10).status_code == 401
     assert requests.get(f"{url}/actions", headers={"Authorization": "Bearer wrong"}, timeout=10).status_code == 401
     assert requests.get(f"{url}/actions", params={"token": "wrong"}, timeout=10).status_code == 401
     assert requests.get(f"{url}/actions", headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 200
-    assert requests.get(f"{url}/actions", params={"token": token}, timeout=10).status_code == 200  # endpoints.yml `token:`
+    assert (
+        requests.get(f"{url}/actions", params={"token": token}, timeout=10).status_code == 200
+    )  # endpoints.yml `token:`
     # /frontdesk keeps its own token (FRONTDESK_TOKEN, unset here: 503).
     assert requests.get(f"{url}/frontdesk/requests", timeout=10).status_code == 503
     # The Rasa server sends the token: a hand-off gets the contact details and the callback offer.
@@ -171,7 +213,22 @@ def test_info_logs_hold_no_message_text_or_contact_details(live):
     logs = live.logs()
     assert " INFO " in logs  # the servers do log at INFO
     assert " DEBUG " not in logs
-    for detail in (NAME, "Wilhelmina", "Okonkwo", PHONE, "555-0142", "5550142", EMAIL, "okonkwo",
-                   sender, sender[1:], QUESTION, "Sun Life", "evenings after 6", "please call me",
-                   SLASH_PHONE, "call me on"):
+    for detail in (
+        NAME,
+        "Wilhelmina",
+        "Okonkwo",
+        PHONE,
+        "555-0142",
+        "5550142",
+        EMAIL,
+        "okonkwo",
+        sender,
+        sender[1:],
+        QUESTION,
+        "Sun Life",
+        "evenings after 6",
+        "please call me",
+        SLASH_PHONE,
+        "call me on",
+    ):
         assert detail not in logs, f"{detail!r} is in a server log"

@@ -1,5 +1,7 @@
-"""Faults, through the real servers: the action server down, hung or restarted, the Rasa
-server killed, and the databases locked or read-only. The chat goes on in every case.
+"""Faults, through the real servers: the chat goes on in every case.
+
+The action server down, hung or restarted, the Rasa server killed, and the
+databases locked or read-only.
 
 The figures are in docs/reliability.md.
 """
@@ -25,8 +27,10 @@ pytestmark = pytest.mark.model
 DOMAIN = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))
 HURTS = DOMAIN["responses"]["utter_faq/does_it_hurt"][0]["text"]
 PRICE = DOMAIN["responses"]["utter_handoff/price"][0]["text"]
-CONTACT = ("The team at Apollo Physiotherapy Massage and Chiro (NE Calgary, Alberta) can help: "
-           "email info@apollophysioyyc.com.")  # clinics/apollo_calgary.yml, worded by shared/clinic.py
+CONTACT = (
+    "The team at Apollo Physiotherapy Massage and Chiro (NE Calgary, Alberta) can help: "
+    "email info@apollophysioyyc.com."
+)  # clinics/apollo_calgary.yml, worded by shared/clinic.py
 OFFER = "Would you like the clinic to contact you?"
 NOT_SAVED = "Sorry, I couldn't save your request just now, so nothing was sent. Please contact the clinic directly."
 # What the patient types into the callback form; none of it may reach a log.
@@ -196,8 +200,7 @@ def test_callback_database_fault_is_logged_and_the_chat_goes_on(live, fault):
     with (locked if fault == "locked" else read_only)(live.callback_db):
         replies = fill_callback_form(live, sender)
     assert replies == [NOT_SAVED, CONTACT]
-    assert_logged_without_personal_data(
-        live, since, "OperationalError")
+    assert_logged_without_personal_data(live, since, "OperationalError")
     assert live.texts(sender, "does it hurt?") == [HURTS]
     # Once the database is writable again, requests are stored again.
     assert fill_callback_form(live, patient(f"after-{fault}"))[0].startswith(f"Thank you, {NAME}.")
@@ -215,7 +218,7 @@ def test_tracker_database_fault_is_logged_and_the_chat_goes_on(live, fault):
     assert live.texts(sender, "hi")
     before = live.user_events(sender)
     since = live.rasa.log.stat().st_size
-    with (locked(live.tracker_db) if fault == "locked" else read_only(*tracker_files(live.tracker_db))):
+    with locked(live.tracker_db) if fault == "locked" else read_only(*tracker_files(live.tracker_db)):
         during = live.texts(sender, "does it hurt?")
     assert during[-1] == HURTS  # answered all the same
     log = live.rasa.log.read_text(errors="replace")[since:]

@@ -32,8 +32,12 @@ def db_url(tmp_path):
 
 def frontdesk(db_url, *args, **env):
     return subprocess.run(
-        [sys.executable, "-m", "frontdesk", *args], cwd=ROOT, capture_output=True, text=True,
-        env={**os.environ, "CALLBACK_DB_URL": db_url, **env}, timeout=60,
+        [sys.executable, "-m", "frontdesk", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CALLBACK_DB_URL": db_url, **env},
+        timeout=60,
     )
 
 
@@ -41,7 +45,8 @@ def test_requests_survive_a_process_restart(db_url):
     # Written by one process...
     code = (
         "from frontdesk.store import CallbackStore, NewRequest;"
-        f"CallbackStore({db_url!r}).add(NewRequest('apollo_calgary','Jane Doe','+1 403-555-0123','phone',None,'Cost?'), 'p1')"
+        f"CallbackStore({db_url!r}).add("
+        "NewRequest('apollo_calgary','Jane Doe','+1 403-555-0123','phone',None,'Cost?'), 'p1')"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
     # ...read by another.
@@ -135,8 +140,10 @@ def test_old_conversations_are_purged(tmp_path):
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, timestamp REAL)")
         now = time.time()
-        conn.executemany("INSERT INTO events (sender_id, timestamp) VALUES (?, ?)",
-                         [("old", now - 40 * 86400), ("old", now - 35 * 86400), ("recent", now - 40 * 86400), ("recent", now)])
+        conn.executemany(
+            "INSERT INTO events (sender_id, timestamp) VALUES (?, ?)",
+            [("old", now - 40 * 86400), ("old", now - 35 * 86400), ("recent", now - 40 * 86400), ("recent", now)],
+        )
     assert purge_conversations(db, timedelta(days=30)) == 1
     with sqlite3.connect(db) as conn:
         assert [r[0] for r in conn.execute("SELECT DISTINCT sender_id FROM events")] == ["recent"]
@@ -173,15 +180,24 @@ def test_endpoint_needs_the_token(actions_with_token, headers, status):
 
 def test_endpoint_marks_done(actions_with_token):
     auth = {"Authorization": "Bearer s3cret-token"}
-    [request] = requests.get(f"{actions_with_token.url}/frontdesk/requests", headers=auth, timeout=10).json()["requests"]
+    [request] = requests.get(f"{actions_with_token.url}/frontdesk/requests", headers=auth, timeout=10).json()[
+        "requests"
+    ]
     done = requests.post(f"{actions_with_token.url}/frontdesk/requests/{request['id']}/done", headers=auth, timeout=10)
     assert done.json()["status"] == "done"
-    assert requests.get(f"{actions_with_token.url}/frontdesk/requests", headers=auth, timeout=10).json() == {"requests": []}
-    assert requests.post(f"{actions_with_token.url}/frontdesk/requests/999/done", headers=auth, timeout=10).status_code == 404
+    assert requests.get(f"{actions_with_token.url}/frontdesk/requests", headers=auth, timeout=10).json() == {
+        "requests": []
+    }
+    assert (
+        requests.post(f"{actions_with_token.url}/frontdesk/requests/999/done", headers=auth, timeout=10).status_code
+        == 404
+    )
 
 
 def test_endpoint_is_off_without_a_configured_token(tmp_path):
-    server = action_server(tmp_path, env={"FRONTDESK_TOKEN": "", "CALLBACK_DB_URL": f"sqlite:///{tmp_path}/c.db"}).start()
+    server = action_server(
+        tmp_path, env={"FRONTDESK_TOKEN": "", "CALLBACK_DB_URL": f"sqlite:///{tmp_path}/c.db"}
+    ).start()
     try:
         response = requests.get(f"{server.url}/frontdesk/requests", headers={"Authorization": "Bearer "}, timeout=10)
         assert response.status_code == 503

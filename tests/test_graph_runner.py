@@ -19,8 +19,16 @@ from tests.conftest import MODEL
 # a red flag, a personal medical question, the price hand-off with the callback
 # offer and its form, small talk, and text the model cannot place.
 CONVERSATIONS = [
-    ["hi there", "is dry needling the same as acupuncture?", "does it hurt?", "how much does it cost?",
-     "no thanks", "are you a real person?", "ok thanks a lot", "bye"],
+    [
+        "hi there",
+        "is dry needling the same as acupuncture?",
+        "does it hurt?",
+        "how much does it cost?",
+        "no thanks",
+        "are you a real person?",
+        "ok thanks a lot",
+        "bye",
+    ],
     ["hello", "I have chest pain and can't breathe", "what should I do after my appointment?"],
     ["I'm pregnant, can I have dry needling?", "can someone call me back?", "yes", "Sam", "555 0100"],
     ["asdfgh qwerty", "", "??", "how long does a session take"],

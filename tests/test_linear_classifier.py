@@ -20,8 +20,12 @@ from components.linear_classifier import LinearIntentClassifier
 EXAMPLES = {
     "greet": ["hi", "hello there", "good morning", "hey"],
     "faq/does_it_hurt": ["does it hurt", "is it painful", "will the needle hurt", "how painful is it"],
-    "faq/session_length": ["how long is a session", "how many minutes does it take", "session length",
-                           "how long will it last"],
+    "faq/session_length": [
+        "how long is a session",
+        "how many minutes does it take",
+        "session length",
+        "how long will it last",
+    ],
     "handoff/price": ["how much does it cost", "what is the price", "how much is a session", "fees"],
 }
 
@@ -49,8 +53,12 @@ def pipeline(storage):
     context = ExecutionContext(graph_schema=None, node_name="linear")
     tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
     featurizers = [
-        CountVectorsFeaturizer.create({**CountVectorsFeaturizer.get_default_config(), **config}, storage,
-                                      Resource(f"cv{i}"), ExecutionContext(graph_schema=None, node_name=f"cv{i}"))
+        CountVectorsFeaturizer.create(
+            {**CountVectorsFeaturizer.get_default_config(), **config},
+            storage,
+            Resource(f"cv{i}"),
+            ExecutionContext(graph_schema=None, node_name=f"cv{i}"),
+        )
         for i, config in enumerate([{}, {"analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4}])
     ]
     data = training_data()
@@ -59,7 +67,8 @@ def pipeline(storage):
         featurizer.train(data)
         featurizer.process_training_data(data)
     classifier = LinearIntentClassifier.create(
-        {**LinearIntentClassifier.get_default_config(), "C": 100}, storage, Resource("linear"), context)
+        {**LinearIntentClassifier.get_default_config(), "C": 100}, storage, Resource("linear"), context
+    )
     classifier.train(data)
 
     def featurize(text):
@@ -141,7 +150,7 @@ def test_feature_blocks_are_binary_and_of_unit_length(pipeline):
     assert width == classifier.clf.coef_.shape[1]
     assert len(set(columns)) == len(columns)  # a repeated word counts once
     # Two blocks (word and character counts), each of unit length.
-    assert math.isclose(float(np.sum(values ** 2)), 2.0, rel_tol=1e-9)
+    assert math.isclose(float(np.sum(values**2)), 2.0, rel_tol=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -178,7 +187,8 @@ def test_an_untrained_model_gives_no_intent_rather_than_failing(pipeline, storag
 def test_one_vs_rest_models_use_scikit_learns_probabilities(pipeline, storage):
     _, featurize, context, data = pipeline
     classifier = LinearIntentClassifier.create(
-        {**LinearIntentClassifier.get_default_config(), "solver": "liblinear"}, storage, Resource("ovr"), context)
+        {**LinearIntentClassifier.get_default_config(), "solver": "liblinear"}, storage, Resource("ovr"), context
+    )
     classifier.train(data)  # the same featurized examples as the default model
     X = classifier._create_X([featurize(t) for t in ("does it hurt", "fees")])
     np.testing.assert_allclose(classifier._probabilities(X), classifier.clf.predict_proba(X), rtol=1e-9)
@@ -199,8 +209,12 @@ def test_the_sentence_featurizer_gives_rasas_sentence_features_and_no_per_token_
     tokenizer.process_training_data(data)
     featurizers = []
     for cls in (CountVectorsFeaturizer, SentenceCountVectorsFeaturizer):
-        featurizer = cls.create({**cls.get_default_config(), **config}, storage, Resource(f"cmp-{cls.__name__}-{len(config)}"),
-                                ExecutionContext(graph_schema=None, node_name=cls.__name__))
+        featurizer = cls.create(
+            {**cls.get_default_config(), **config},
+            storage,
+            Resource(f"cmp-{cls.__name__}-{len(config)}"),
+            ExecutionContext(graph_schema=None, node_name=cls.__name__),
+        )
         featurizer.train(data)
         featurizers.append(featurizer)
     # known words, a repeated word (counts above 1), unknown words, one word

@@ -36,7 +36,6 @@ def test_nonsense_never_gets_a_confident_answer(parse, text):
     assert not answer.startswith(("faq/", "handoff/")), f"{text!r} got {answer}"
 
 
-
 def test_the_trained_classifier_scores_messages_as_scikit_learn_does(agent):
     """components/linear_classifier.py's softmax equals scikit-learn's predict_proba on the real features."""
     import numpy as np
@@ -48,8 +47,12 @@ def test_the_trained_classifier_scores_messages_as_scikit_learn_does(agent):
     featurized = schema.nodes[name].needs["messages"]
     classifier = runner._instantiated_nodes[name]._component
     texts = ["does it hurt?", "how much is it", "hi", "I'm pregnant, can I have it?", "zzzz qqq"]
-    messages = [runner.run(inputs={"__message__": [UserMessage(text)], "__tracker__": None}, targets=[featurized])[featurized][0]
-                for text in texts]
+    messages = [
+        runner.run(inputs={"__message__": [UserMessage(text)], "__tracker__": None}, targets=[featurized])[featurized][
+            0
+        ]
+        for text in texts
+    ]
     X = classifier._create_X(messages)
     assert X.shape == (len(texts), classifier.clf.coef_.shape[1])
     np.testing.assert_allclose(classifier._probabilities(X), classifier.clf.predict_proba(X), rtol=1e-9)

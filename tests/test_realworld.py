@@ -170,8 +170,12 @@ def test_realworld_questions(live_agent):
 def test_heldout_questions_end_to_end(live_agent):
     cases = heldout_cases()
     figures = _report("Held-out set, end to end", cases, run_all(live_agent, [q for q, _ in cases]), HELDOUT_REPORT)
-    assert figures[RIGHT] >= HELDOUT_MIN_RIGHT, f"right {figures[RIGHT]:.3f} < {HELDOUT_MIN_RIGHT}; see {HELDOUT_REPORT}"
-    assert figures[WRONG] <= HELDOUT_MAX_WRONG, f"confidently wrong {figures[WRONG]:.3f} > {HELDOUT_MAX_WRONG}; see {HELDOUT_REPORT}"
+    assert (
+        figures[RIGHT] >= HELDOUT_MIN_RIGHT
+    ), f"right {figures[RIGHT]:.3f} < {HELDOUT_MIN_RIGHT}; see {HELDOUT_REPORT}"
+    assert (
+        figures[WRONG] <= HELDOUT_MAX_WRONG
+    ), f"confidently wrong {figures[WRONG]:.3f} > {HELDOUT_MAX_WRONG}; see {HELDOUT_REPORT}"
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,8 @@ import pytest
 import requests
 import socketio
 import yaml
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.live import ALLOWED_ORIGIN, DOMAIN_FILE
 
@@ -107,9 +108,17 @@ BAD_REQUESTS = {
     "JSON that is not an object": (b'["does it hurt?"]', "application/json", 400),  # was a 500
     "JSON null": (b"null", "application/json", 400),  # was a 500
     "wrong content type": (b"sender=x&message=does+it+hurt", "application/x-www-form-urlencoded", 415),
-    "missing sender": (b'{"message": "does it hurt?"}', "application/json", 400),  # was the shared "default" conversation
+    "missing sender": (
+        b'{"message": "does it hurt?"}',
+        "application/json",
+        400,
+    ),  # was the shared "default" conversation
     "sender not a string": (b'{"sender": ["a"], "message": "does it hurt?"}', "application/json", 400),
-    "message not a string": (b'{"sender": "SENDER", "message": {"text": "hi"}}', "application/json", 400),  # was a silent []
+    "message not a string": (
+        b'{"sender": "SENDER", "message": {"text": "hi"}}',
+        "application/json",
+        400,
+    ),  # was a silent []
     "missing message": (b'{"sender": "SENDER"}', "application/json", 400),
     "metadata not an object": (b'{"sender": "SENDER", "message": "hi", "metadata": "x"}', "application/json", 400),
 }
@@ -119,8 +128,9 @@ BAD_REQUESTS = {
 def test_rest_bad_request_gets_a_clear_4xx(live, label):
     body, content_type, status = BAD_REQUESTS[label]
     sender = new_sender(label)
-    response = requests.post(live.webhook, data=body.replace(b"SENDER", sender.encode()),
-                             headers={"Content-Type": content_type}, timeout=60)
+    response = requests.post(
+        live.webhook, data=body.replace(b"SENDER", sender.encode()), headers={"Content-Type": content_type}, timeout=60
+    )
     assert response.status_code == status, response.text[:300]
     assert response.json()["error"]
     assert live.user_events(sender) == 0  # nothing reached the conversation
@@ -160,8 +170,7 @@ class Chat:
         self.client = socketio.Client(reconnection=False)
         self.client.on("bot_uttered", self.replies.append)
         self.client.on("session_confirm", lambda _: self.confirmed.set())
-        self.client.connect(live.rasa.url, transports=["polling"], headers={"Origin": ALLOWED_ORIGIN},
-                            wait_timeout=20)
+        self.client.connect(live.rasa.url, transports=["polling"], headers={"Origin": ALLOWED_ORIGIN}, wait_timeout=20)
         self.client.emit("session_request", {"session_id": self.session})
         assert self.confirmed.wait(20), "no session_confirm"
 

@@ -18,15 +18,40 @@ from tests.test_graph_runner import comparable
 # Every kind of turn, with the real action server: the callback form (a loop)
 # completed and interrupted, FAQs, a red flag, a personal question, small talk.
 CONVERSATIONS = [
-    ["how much does dry needling cost?", "yes please", "Jane Doe", "403-555-0123", "weekday mornings",
-     "yes", "yes", "thanks"],
+    [
+        "how much does dry needling cost?",
+        "yes please",
+        "Jane Doe",
+        "403-555-0123",
+        "weekday mornings",
+        "yes",
+        "yes",
+        "thanks",
+    ],
     ["hi there", "can someone call me back?", "Sam", "does it hurt?", "403-555-0199", "no", "bye"],
-    ["is it the same as acupuncture?", "I have chest pain and can't breathe", "I'm on blood thinners, can I?",
-     "what should I do after my appointment?", "are you a real person?"],
+    [
+        "is it the same as acupuncture?",
+        "I have chest pain and can't breathe",
+        "I'm on blood thinners, can I?",
+        "what should I do after my appointment?",
+        "are you a real person?",
+    ],
     ["do you direct bill to insurance", "no thanks", "asdf qwerty", "??", "how long does a session take"],
     # Rasa's own turns: a restart, an undone message, a new session, each mid-conversation.
-    ["hi", "does it hurt?", "/restart", "how long does a session take", "/back", "is it acupuncture?",
-     "/session_start", "can someone call me back?", "/back", "Sam", "/restart", "thanks"],
+    [
+        "hi",
+        "does it hurt?",
+        "/restart",
+        "how long does a session take",
+        "/back",
+        "is it acupuncture?",
+        "/session_start",
+        "can someone call me back?",
+        "/back",
+        "Sam",
+        "/restart",
+        "thanks",
+    ],
 ]
 
 
@@ -71,13 +96,15 @@ def test_a_conversation_gets_the_same_predictions_as_with_rasas_rule_policy(agen
 
 
 def _policy(agent):
-    return next(node._component for node in agent.processor.graph_runner._instantiated_nodes.values()
-                if node._component_class is rule_policy.RulePolicy)
+    return next(
+        node._component
+        for node in agent.processor.graph_runner._instantiated_nodes.values()
+        if node._component_class is rule_policy.RulePolicy
+    )
 
 
 def test_every_prediction_gets_the_states_rasa_builds_and_most_go_on_from_kept_ones(agent, monkeypatch):
     policy = _policy(agent)
-    domain = agent.processor.domain
     original = rule_policy.SessionStates.states
     continued, calls, differing = [], [], []
 
@@ -113,7 +140,9 @@ def test_every_prediction_gets_the_states_rasa_builds_and_most_go_on_from_kept_o
     monkeypatch.setattr(rule_policy.RulePolicy, "_get_possible_keys", checked_keys)
     for index, texts in enumerate(CONVERSATIONS):
         converse(agent, f"states-{index}", texts)
-    assert domain is not None and calls
+    assert calls
+    # The model's own policy keeps the states of the conversations it served.
+    assert {f"states-{index}" for index in range(len(CONVERSATIONS))} & set(policy._session_states._kept)
     assert not differing, differing[0]
     # The rule lookup on fewer rules finds the rules Rasa's finds (some found, some not).
     assert not keys_differing, keys_differing[0]
@@ -122,12 +151,15 @@ def test_every_prediction_gets_the_states_rasa_builds_and_most_go_on_from_kept_o
     assert sum(continued) > len(calls) / 2, (sum(continued), len(calls))
 
 
-@pytest.mark.parametrize("predict, expected", [
-    # ours: no full build of the states when serving (they come from SessionStates)
-    (rule_policy.RulePolicy._predict, lambda builds, predictions: builds == 0),
-    # Rasa's: twice for each prediction right after a message (text, then intent)
-    (RasaRulePolicy._predict, lambda builds, predictions: builds > predictions),
-])
+@pytest.mark.parametrize(
+    "predict, expected",
+    [
+        # ours: no full build of the states when serving (they come from SessionStates)
+        (rule_policy.RulePolicy._predict, lambda builds, predictions: builds == 0),
+        # Rasa's: twice for each prediction right after a message (text, then intent)
+        (RasaRulePolicy._predict, lambda builds, predictions: builds > predictions),
+    ],
+)
 def test_the_states_are_not_rebuilt_from_the_start_for_each_prediction(agent, monkeypatch, predict, expected):
     policy = _policy(agent)
     original = type(policy.featurizer)._create_states
@@ -164,8 +196,9 @@ def test_training_checks_the_fallback_action_against_the_domain(tmp_path, fallba
 
     domain = Domain.from_yaml('version: "3.1"\nintents: [greet]\nactions: [action_clinic_contact]\n')
     config = {**rule_policy.RulePolicy.get_default_config(), "core_fallback_action_name": fallback}
-    policy = rule_policy.RulePolicy.create(config, LocalModelStorage(tmp_path), Resource("rules"),
-                                           ExecutionContext(graph_schema=None, node_name="rules"))
+    policy = rule_policy.RulePolicy.create(
+        config, LocalModelStorage(tmp_path), Resource("rules"), ExecutionContext(graph_schema=None, node_name="rules")
+    )
     if fails:
         with pytest.raises(InvalidDomain, match="action_nobody_wrote"):
             policy.train([], domain)
@@ -202,8 +235,11 @@ STATES = [
     [{}],
     [{"user": {"intent": "greet"}}],  # a conversation start
     [{}, {"prev_action": {"action_name": "action_listen"}, "user": {"intent": "faq"}}],
-    [{}, {"prev_action": {"action_name": "action_listen"}, "user": {"intent": "faq"}},
-     {"prev_action": {"action_name": "utter_faq"}, "user": {"intent": "faq"}}],
+    [
+        {},
+        {"prev_action": {"action_name": "action_listen"}, "user": {"intent": "faq"}},
+        {"prev_action": {"action_name": "utter_faq"}, "user": {"intent": "faq"}},
+    ],
     [{}, {"prev_action": {"action_name": "action_listen"}, "user": {"intent": "thank"}}],
     [{}, {"prev_action": {"action_text": "hello"}, "user": {"intent": "bye"}}],  # a previous action by text
     [{}, {"prev_action": {"action_name": "utter_greet"}, "user": {"intent": "bye"}}],
@@ -238,9 +274,13 @@ def test_kept_states_are_forgotten_after_a_while(agent, monkeypatch):
 
     def tracker(sender):
         made = DialogueStateTracker(sender, domain.slots)
-        for event in [ActionExecuted("action_listen"), UserUttered("hi", {"name": "greet", "confidence": 1.0}),
-                      ActionExecuted("utter_greet"), ActionExecuted("action_listen"),
-                      UserUttered("bye", {"name": "goodbye", "confidence": 1.0})]:
+        for event in [
+            ActionExecuted("action_listen"),
+            UserUttered("hi", {"name": "greet", "confidence": 1.0}),
+            ActionExecuted("utter_greet"),
+            ActionExecuted("action_listen"),
+            UserUttered("bye", {"name": "goodbye", "confidence": 1.0}),
+        ]:
             made.update(event)
         return made
 

@@ -10,7 +10,6 @@ import select
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import yaml
@@ -50,8 +49,14 @@ print(json.dumps(sorted({name.split(".")[0] for name, module in sys.modules.item
 
 def _project_packages(code: str) -> set:
     """Return the project's top-level packages that `code` imports, run in a new process."""
-    result = subprocess.run([sys.executable, "-c", code, str(ROOT)], cwd=ROOT,
-                            capture_output=True, text=True, env={**os.environ, **QUIET}, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **QUIET},
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return set(json.loads(result.stdout.strip().splitlines()[-1]))
 
@@ -65,13 +70,17 @@ def test_another_rasa_version_is_refused_with_one_line():
 
 def test_the_command_line_refuses_another_rasa_version_before_doing_anything():
     # The installed Rasa pretends to be 3.7.0; `python -m rasa_patches run` must stop at once.
-    code = "import rasa, runpy, sys; rasa.__version__ = '3.7.0'; sys.argv = ['rasa_patches', 'run']; " \
-           "runpy.run_module('rasa_patches', run_name='__main__')"
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                            env={**os.environ, **QUIET}, timeout=120)
+    code = (
+        "import rasa, runpy, sys; rasa.__version__ = '3.7.0'; sys.argv = ['rasa_patches', 'run']; "
+        "runpy.run_module('rasa_patches', run_name='__main__')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env={**os.environ, **QUIET}, timeout=120
+    )
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1] == (
-        "rasa_patches: written for rasa 3.6.21, found rasa 3.7.0; install the versions in requirements.lock (`make install`)"
+        "rasa_patches: written for rasa 3.6.21, found rasa 3.7.0; "
+        "install the versions in requirements.lock (`make install`)"
     )
 
 
@@ -143,8 +152,15 @@ def test_rasa_shell_gets_the_action_server_fallback_with_the_action_server_down(
     endpoints.write_text(yaml.safe_dump({"action_endpoint": {"url": f"http://127.0.0.1:{free_port()}/webhook"}}))
     leader, follower = pty.openpty()
     env = {**os.environ, **QUIET, "CLINIC_ID": "apollo_calgary", "TERM": "dumb", "COLUMNS": "200"}
-    shell = subprocess.Popen([*RASA, "shell", "--model", str(MODEL), "--endpoints", str(endpoints)],
-                             cwd=ROOT, env=env, stdin=follower, stdout=follower, stderr=follower, close_fds=True)
+    shell = subprocess.Popen(
+        [*RASA, "shell", "--model", str(MODEL), "--endpoints", str(endpoints)],
+        cwd=ROOT,
+        env=env,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        close_fds=True,
+    )
     os.close(follower)
     try:
         started = _read_until(leader, "Bot loaded", 300)
@@ -167,8 +183,53 @@ def test_rasa_test_core_runs_with_the_changes_installed(tmp_path):
         'version: "3.1"\nstories:\n- story: a red flag\n  steps:\n  - user: "I can\'t breathe"\n'
         "    intent: emergency\n  - action: utter_emergency\n"
     )
-    result = subprocess.run([*RASA, "test", "core", "--model", str(MODEL), "--stories", str(stories),
-                             "--out", str(tmp_path / "results"), "--fail-on-prediction-errors"],
-                            cwd=ROOT, capture_output=True, text=True, env={**os.environ, **QUIET}, timeout=600)
+    result = subprocess.run(
+        [
+            *RASA,
+            "test",
+            "core",
+            "--model",
+            str(MODEL),
+            "--stories",
+            str(stories),
+            "--out",
+            str(tmp_path / "results"),
+            "--fail-on-prediction-errors",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **QUIET},
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "rasa_patches: rasa 3.6.21 with action_fallback, graph_runner" in result.stderr
+
+
+def test_make_run_stops_everything_when_the_action_server_cannot_start():
+    # A CLINIC_ID that is a path: the action server refuses it with one line, and
+    # `make run` stops Rasa and the demo page instead of serving without actions.
+    ports = [f"RASA_PORT={free_port()}", f"ACTION_PORT={free_port()}"]
+    result = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "-o",
+            "web",
+            "-o",
+            str(MODEL.relative_to(ROOT)),
+            "run",
+            "CLINIC_ID=../../somewhere/x",
+            *ports,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **QUIET},
+        timeout=120,
+        start_new_session=True,  # make run's `kill 0` stops its own process group, not pytest
+    )
+    assert result.returncode != 0
+    assert "actions: cannot start: clinic id '../../somewhere/x' is not valid" in result.stderr
+    assert "make run: a server stopped" in result.stderr
+    assert not subprocess.run(["pgrep", "-f", f"rasa_patches run .*--port {ports[0].split('=')[1]}"]).returncode == 0

@@ -32,7 +32,7 @@ from tests.servers import action_server, rasa_server, say
 pytestmark = pytest.mark.skipif(
     os.environ.get("DN_SCALEOUT_TESTS") != "1",
     reason="scale-out tests run only with DN_SCALEOUT_TESTS=1 (`make test-scaleout`): they install and start "
-           "PostgreSQL and Redis",
+    "PostgreSQL and Redis",
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,8 +61,9 @@ class Topology:
         self.actions = action_server(self.logs, env={"CALLBACK_DB_URL": self.callbacks_url}).start()
         env = deploy_env(f"{self.actions.url}/webhook", self.postgres, self.redis, db="rasa")
         endpoints = DEPLOY_ENDPOINTS.read_text(encoding="utf-8")
-        self.servers = [rasa_server(self.logs, self.actions.url, None, env=env, endpoints_text=endpoints)
-                        for _ in range(2)]
+        self.servers = [
+            rasa_server(self.logs, self.actions.url, None, env=env, endpoints_text=endpoints) for _ in range(2)
+        ]
         # The first server creates the tracker store's tables; the second starts
         # once they exist (two processes creating the same table at once would race).
         failed: list = []
@@ -85,9 +86,13 @@ class Topology:
         if failed:
             raise failed[0]
         # nginx in front, with deploy/nginx.conf (the compose service names pointed here).
-        self.nginx = Nginx({"rasa-1:5005": f"127.0.0.1:{self.servers[0].port}",
-                            "rasa-2:5005": f"127.0.0.1:{self.servers[1].port}",
-                            "actions:5055": f"127.0.0.1:{self.actions.port}"}).start()
+        self.nginx = Nginx(
+            {
+                "rasa-1:5005": f"127.0.0.1:{self.servers[0].port}",
+                "rasa-2:5005": f"127.0.0.1:{self.servers[1].port}",
+                "actions:5055": f"127.0.0.1:{self.actions.port}",
+            }
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -110,7 +115,8 @@ class Topology:
         try:
             with engine.connect() as connection:
                 rows = connection.execute(
-                    text("SELECT data FROM events WHERE sender_id = :s ORDER BY id"), {"s": sender}).fetchall()
+                    text("SELECT data FROM events WHERE sender_id = :s ORDER BY id"), {"s": sender}
+                ).fetchall()
         finally:
             engine.dispose()
         return [json.loads(row[0]) for row in rows]
@@ -148,8 +154,9 @@ def test_one_conversation_alternating_between_the_servers_continues(topology):
 
     notice, greeting = send("hi")  # server 1: a new session opens with the notice
     assert "not medical advice" in notice and "What would you like to know?" in greeting
-    assert send("hi") == [DOMAIN["responses"]["utter_greet"][0]["text"].format(
-        clinic_name="Apollo Physiotherapy Massage and Chiro")]  # server 2: same session, no second notice
+    assert send("hi") == [
+        DOMAIN["responses"]["utter_greet"][0]["text"].format(clinic_name="Apollo Physiotherapy Massage and Chiro")
+    ]  # server 2: same session, no second notice
     replies = send("do you direct bill to Blue Cross?")  # server 1: a hand-off, with the callback offer
     assert replies[-1] == "Would you like the clinic to contact you?"
     assert "What name" in send("/affirm")[0]  # server 2 starts the form
@@ -166,13 +173,27 @@ def test_one_conversation_alternating_between_the_servers_continues(topology):
 
     row = CallbackStore(topology.callbacks_url).get(request_id)
     assert (row.name, row.contact, row.preferred_time, row.question) == (
-        "Jane Doe", "+1 403-555-0123", "weekday mornings", "do you direct bill to Blue Cross?")
+        "Jane Doe",
+        "+1 403-555-0123",
+        "weekday mornings",
+        "do you direct bill to Blue Cross?",
+    )
     # The form is over (server 2): an ordinary question again.
     assert send("does it hurt?") == [DOMAIN["responses"]["utter_faq/does_it_hurt"][0]["text"]]
 
     users = [e["text"] for e in topology.events(patient) if e["event"] == "user"]
-    assert users == ["hi", "hi", "do you direct bill to Blue Cross?", "/affirm", "Jane Doe", "403 555 0123",
-                     "weekday mornings", "yes", "yes", "does it hurt?"]
+    assert users == [
+        "hi",
+        "hi",
+        "do you direct bill to Blue Cross?",
+        "/affirm",
+        "Jane Doe",
+        "403 555 0123",
+        "weekday mornings",
+        "yes",
+        "yes",
+        "does it hurt?",
+    ]
 
 
 def test_concurrent_conversations_on_both_servers_lose_nothing_and_answer_once(topology):
@@ -202,8 +223,10 @@ def test_simultaneous_messages_of_one_conversation_are_handled_one_after_the_oth
     """Two messages of one conversation reach both servers at the same moment: Redis's lock serialises them."""
     servers = topology.servers
     first, second = "does it hurt?", "is it the same as acupuncture?"
-    expected = {first: texts(say(servers[0], "lock-reference-1", first))[-1:],
-                second: texts(say(servers[0], "lock-reference-2", second))[-1:]}
+    expected = {
+        first: texts(say(servers[0], "lock-reference-1", first))[-1:],
+        second: texts(say(servers[0], "lock-reference-2", second))[-1:],
+    }
     senders = [f"simultaneous-{i}" for i in range(10)]
     for sender in senders:
         say(servers[0], sender, "hi")  # open the session first: both messages then get a plain answer
@@ -216,8 +239,10 @@ def test_simultaneous_messages_of_one_conversation_are_handled_one_after_the_oth
             barrier.wait()
             out[message] = texts(say(server, sender, message, timeout=120))
 
-        threads = [threading.Thread(target=send, args=(servers[0], first)),
-                   threading.Thread(target=send, args=(servers[1], second))]
+        threads = [
+            threading.Thread(target=send, args=(servers[0], first)),
+            threading.Thread(target=send, args=(servers[1], second)),
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -234,9 +259,13 @@ def test_simultaneous_messages_of_one_conversation_are_handled_one_after_the_oth
         users = [t for kind, t in sequence if kind == "user"]
         assert sorted(users[1:]) == sorted([first, second]), f"{sender}: {users}"
         # Each message's answer follows it before the other message is taken in.
-        after_hi = sequence[[t for _, t in sequence].index(users[1]):]
-        assert after_hi == [("user", users[1]), ("bot", expected[users[1]][0]),
-                            ("user", users[2]), ("bot", expected[users[2]][0])], f"{sender}: {after_hi}"
+        after_hi = sequence[[t for _, t in sequence].index(users[1]) :]
+        assert after_hi == [
+            ("user", users[1]),
+            ("bot", expected[users[1]][0]),
+            ("user", users[2]),
+            ("bot", expected[users[2]][0]),
+        ], f"{sender}: {after_hi}"
 
 
 def test_nginx_spreads_conversations_over_both_servers(topology):

@@ -32,14 +32,20 @@ PATTERNS = {
 }
 # scheme://user:password@host - the password is group 1.
 URL_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]+:([^/\s@'\"]+)@[^\s'\"]+")
-PLACEHOLDER = re.compile(r"^(?:password|passwd|pass|pw|secret|changeme|example|xxx+|\*+|\$\{[^}]+\}|\$[A-Z_]+|<[^>]+>|\{[^}]+\})$", re.I)
+PLACEHOLDER = re.compile(
+    r"^(?:password|passwd|pass|pw|secret|changeme|example|xxx+|\*+|\$\{[^}]+\}|\$[A-Z_]+|<[^>]+>|\{[^}]+\})$", re.I
+)
 ENV_FILE = re.compile(r"(?:^|/)\.env(?:\.(?!example$|sample$|template$)[^/]+)?$|(?:^|/)[^/]+\.env$")
 
 
 def repository_files() -> List[str]:
     """Tracked files and untracked files that are not ignored (what a commit could add)."""
-    result = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=ROOT, capture_output=True, check=True)
+    result = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    )
     return sorted({name for name in result.stdout.decode().split("\0") if name})
 
 
@@ -72,17 +78,20 @@ def test_no_secrets_in_the_repository():
     assert scan(files) == []
 
 
-@pytest.mark.parametrize("planted", [
-    "-----BEGIN " + "RSA PRIVATE KEY-----\nMIIB...",
-    "aws_access_key_id = " + "AKIA" + "ABCDEFGHIJKLMNOP",
-    "AWS_SECRET_ACCESS_KEY=" + "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-    "SLACK=" + "xoxb-" + "123456789012-abcdefghijkl",
-    "https://hooks.slack.com/services/" + "T0123ABCD/B0123ABCD/" + "abcdefghijklmnopqrstuvwx",
-    "account_sid: " + "AC" + "0123456789abcdef" * 2,
-    "TWILIO_AUTH_TOKEN=" + "0123456789abcdef" * 2,
-    "token = " + "ghp_" + "A" * 36,
-    "CALLBACK_DB_URL=postgresql://clinic:" + "hunter2" + "@db.example/callbacks",
-])
+@pytest.mark.parametrize(
+    "planted",
+    [
+        "-----BEGIN " + "RSA PRIVATE KEY-----\nMIIB...",
+        "aws_access_key_id = " + "AKIA" + "ABCDEFGHIJKLMNOP",
+        "AWS_SECRET_ACCESS_KEY=" + "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "SLACK=" + "xoxb-" + "123456789012-abcdefghijkl",
+        "https://hooks.slack.com/services/" + "T0123ABCD/B0123ABCD/" + "abcdefghijklmnopqrstuvwx",
+        "account_sid: " + "AC" + "0123456789abcdef" * 2,
+        "TWILIO_AUTH_TOKEN=" + "0123456789abcdef" * 2,
+        "token = " + "ghp_" + "A" * 36,
+        "CALLBACK_DB_URL=postgresql://clinic:" + "hunter2" + "@db.example/callbacks",
+    ],
+)
 def test_the_scan_finds_a_planted_secret(tmp_path, planted):
     (tmp_path / "settings.py").write_text(f"# config\n{planted}\n")
     assert scan(["settings.py"], tmp_path)
@@ -95,12 +104,15 @@ def test_the_scan_finds_an_environment_file(tmp_path, name):
     assert scan([name], tmp_path) == [f"{name}: an environment file"]
 
 
-@pytest.mark.parametrize("allowed", [
-    "postgresql://user:password@host/dbname",  # the README's example
-    "postgresql://rasa:${POSTGRES_PASSWORD}@postgres/rasa",
-    "redis://:<password>@redis:6379",
-    "deploy/env.example",
-])
+@pytest.mark.parametrize(
+    "allowed",
+    [
+        "postgresql://user:password@host/dbname",  # the README's example
+        "postgresql://rasa:${POSTGRES_PASSWORD}@postgres/rasa",
+        "redis://:<password>@redis:6379",
+        "deploy/env.example",
+    ],
+)
 def test_placeholders_are_not_secrets(tmp_path, allowed):
     (tmp_path / "doc.md").write_text(allowed + "\n")
     assert scan(["doc.md"], tmp_path) == []

@@ -78,7 +78,9 @@ def test_a_restart_continues_the_conversation(servers, tmp_path):
     rasa.start()
     again = say(rasa, "restart-patient", "hi")
     # Same session, read back from the SQLite tracker store: no second notice.
-    assert [r["text"] for r in again] == [response_text("utter_greet").format(clinic_name="Apollo Physiotherapy Massage and Chiro")]
+    assert [r["text"] for r in again] == [
+        response_text("utter_greet").format(clinic_name="Apollo Physiotherapy Massage and Chiro")
+    ]
     # A new patient still gets a new session.
     assert "not medical advice" in say(rasa, "someone-new", "hi")[0]["text"]
 
@@ -106,7 +108,11 @@ def test_callback_request_through_the_real_servers(servers):
     from frontdesk.store import CallbackStore
 
     [row] = [r for r in CallbackStore(actions.callback_db).list() if r.name == "Jane Doe"]
-    assert (row.contact, row.preferred_time, row.question) == ("+1 403-555-0123", "weekday mornings", "do you direct bill to Blue Cross?")
+    assert (row.contact, row.preferred_time, row.question) == (
+        "+1 403-555-0123",
+        "weekday mornings",
+        "do you direct bill to Blue Cross?",
+    )
     # The form is over: the next message is an ordinary question again.
     assert texts(say(rasa, patient, "does it hurt?")) == [response_text("utter_faq/does_it_hurt")]
 

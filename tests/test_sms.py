@@ -7,7 +7,6 @@ import asyncio
 import pytest
 import yaml
 from rasa.core.channels.channel import UserMessage
-
 from rasa.core.channels.twilio import TwilioInput
 
 from channels.sms import Choices, SmsInput, SmsOutput, numbered
@@ -21,7 +20,8 @@ BUTTONS = [
 
 def test_buttons_become_one_message_with_numbered_choices():
     assert numbered("Did you mean one of these?", BUTTONS) == (
-        "Did you mean one of these?\n1. Does it hurt?\n2. Aftercare and soreness\n3. Something else\nReply with a number."
+        "Did you mean one of these?\n1. Does it hurt?\n2. Aftercare and soreness\n"
+        "3. Something else\nReply with a number."
     )
 
 
@@ -86,7 +86,11 @@ def test_sms_channel_is_off_by_default_and_documented_in_credentials():
     active = set(yaml.safe_load(text))
     assert any("rest" in name.lower() for name in active)
     assert not any("sms" in name.lower() or "twilio" in name.lower() for name in active)
-    block = [line[2:] for line in text.splitlines() if line.startswith("# ") and ("channels.sms" in line or line.startswith("#   "))]
+    block = [
+        line[2:]
+        for line in text.splitlines()
+        if line.startswith("# ") and ("channels.sms" in line or line.startswith("#   "))
+    ]
     enabled = yaml.safe_load("\n".join(block))
     assert enabled["channels.sms.SmsInput"] == {
         "account_sid": "${TWILIO_ACCOUNT_SID}",

@@ -28,7 +28,7 @@ CONVERSATIONS, MESSAGES = 50, 20
 REQUEST_TIMEOUT, SOAK_TIMEOUT = 120, 900  # seconds: bounded, it stops by itself
 REPORT = Path(__file__).resolve().parents[1] / "var" / "soak-report.md"
 CLINIC = "Apollo Physiotherapy Massage and Chiro"
-CONTACT = (f"The team at {CLINIC} (NE Calgary, Alberta) can help: email info@apollophysioyyc.com.")
+CONTACT = f"The team at {CLINIC} (NE Calgary, Alberta) can help: email info@apollophysioyyc.com."
 OFFER = "Would you like the clinic to contact you?"
 DOMAIN = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))
 
@@ -62,19 +62,22 @@ SCRIPT = [
     ("goodbye", [said("utter_goodbye")]),
 ]
 OPENING = ("hello", [said("utter_greet")])
-NOTICE = (f"I'm an automated assistant for {CLINIC}. I give general information about "
-          "dry needling, not medical advice. In an emergency, call 911.")
+NOTICE = (
+    f"I'm an automated assistant for {CLINIC}. I give general information about "
+    "dry needling, not medical advice. In an emergency, call 911."
+)
 
 
 def conversation(index: int) -> List[tuple]:
-    """"hello", then the 19 others, each conversation starting at a different one."""
+    """ "hello", then the 19 others, each conversation starting at a different one."""
     turn = index % len(SCRIPT)
     (first, first_replies), rest = OPENING, SCRIPT[turn:] + SCRIPT[:turn]
     return [(first, [NOTICE, *first_replies]), *rest]
 
 
-async def talk(session: aiohttp.ClientSession, url: str, sender: str, turns: List[tuple],
-               errors: List[str], latencies: List[float]) -> None:
+async def talk(
+    session: aiohttp.ClientSession, url: str, sender: str, turns: List[tuple], errors: List[str], latencies: List[float]
+) -> None:
     for number, (message, expected) in enumerate(turns):
         started = time.monotonic()
         try:
@@ -108,8 +111,12 @@ def test_soak_50_conversations_of_20_messages(live):
         timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
         connector = aiohttp.TCPConnector(limit=CONVERSATIONS)
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
-            await asyncio.gather(*(talk(session, live.webhook, sender, conversation(i), errors, latencies)
-                                   for i, sender in enumerate(senders)))
+            await asyncio.gather(
+                *(
+                    talk(session, live.webhook, sender, conversation(i), errors, latencies)
+                    for i, sender in enumerate(senders)
+                )
+            )
 
     started = time.monotonic()
     asyncio.run(asyncio.wait_for(soak(), SOAK_TIMEOUT))
@@ -136,11 +143,15 @@ def test_soak_50_conversations_of_20_messages(live):
         f"{CONVERSATIONS - len(wrong_counts)} of {CONVERSATIONS} |",
         f"| duration | {elapsed:.1f} s ({sent / elapsed:.1f} messages/s) |",
         f"| latency p50 / p95 / max | {statistics.median(ordered):.2f} s / "
-        f"{ordered[int(0.95 * (len(ordered) - 1))]:.2f} s / {ordered[-1]:.2f} s |" if ordered else "| latency | - |",
+        f"{ordered[int(0.95 * (len(ordered) - 1))]:.2f} s / {ordered[-1]:.2f} s |"
+        if ordered
+        else "| latency | - |",
     ]
     for name in before:
-        lines.append(f"| {name} resident memory, start -> end | {before[name] / 1024:.0f} MiB -> "
-                     f"{after[name] / 1024:.0f} MiB ({(after[name] - before[name]) / 1024:+.0f} MiB) |")
+        lines.append(
+            f"| {name} resident memory, start -> end | {before[name] / 1024:.0f} MiB -> "
+            f"{after[name] / 1024:.0f} MiB ({(after[name] - before[name]) / 1024:+.0f} MiB) |"
+        )
     if errors:
         lines += ["", "First errors:", "", *[f"- {e}" for e in errors[:20]]]
     REPORT.parent.mkdir(exist_ok=True)

@@ -13,9 +13,21 @@ SEEDS = ROOT / "knowledge" / "seeds"
 SHARED_SEEDS = ROOT.parent / "shared" / "seeds"
 TOPICS = yaml.safe_load((ROOT / "knowledge" / "topics.yml").read_text(encoding="utf-8"))["topics"]
 REQUIRED = [
-    "what_is", "vs_acupuncture", "how_it_works", "trigger_points", "twitch_response",
-    "does_it_hurt", "session_length", "what_to_expect", "aftercare", "side_effects_safety",
-    "conditions_treated", "benefits", "who_performs", "needles", "treatment_plan",
+    "what_is",
+    "vs_acupuncture",
+    "how_it_works",
+    "trigger_points",
+    "twitch_response",
+    "does_it_hurt",
+    "session_length",
+    "what_to_expect",
+    "aftercare",
+    "side_effects_safety",
+    "conditions_treated",
+    "benefits",
+    "who_performs",
+    "needles",
+    "treatment_plan",
 ]
 
 

@@ -1,4 +1,4 @@
-"""stores/sql_tracker_store.py and rasa_patches/event_types.py against real SQLite files."""
+"""stores/sql_tracker_store.py against real SQLite files."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ import sqlite3
 import pytest
 import sqlalchemy as sa
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, Event, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from rasa_patches import event_types
 from stores.sql_tracker_store import SESSION_EVENT_COUNT, SESSION_EVENTS, SQLTrackerStore
 
 DOMAIN = Domain.from_yaml(
@@ -36,8 +35,9 @@ def store(path):
 
 def conversation(sender, *texts):
     tracker = DialogueStateTracker(sender, DOMAIN.slots)
-    tracker.update_with_events([SessionStarted(), ActionExecuted("action_listen"), SlotSet("clinic_name", "Apollo")],
-                               DOMAIN)
+    tracker.update_with_events(
+        [SessionStarted(), ActionExecuted("action_listen"), SlotSet("clinic_name", "Apollo")], DOMAIN
+    )
     for text in texts:
         tracker.update(UserUttered(text, {"name": "greet", "confidence": 1.0}))
         tracker.update(ActionExecuted("action_listen"))
@@ -85,9 +85,18 @@ def test_the_queries_select_the_rows_rasa_selects(tmp_path):
     import rasa.core.tracker_store as rasa_store
 
     ours = store(tmp_path / "t.db")
-    rows = [("a", "user", 1.0), ("a", "session_started", 2.0), ("a", "user", 2.0), ("a", "user", None),
-            ("a", "session_started", 5.0), ("a", "slot", 4.0), ("a", "user", 6.0), ("b", "user", 3.0),
-            ("c", "session_started", None), ("c", "user", 7.0)]
+    rows = [
+        ("a", "user", 1.0),
+        ("a", "session_started", 2.0),
+        ("a", "user", 2.0),
+        ("a", "user", None),
+        ("a", "session_started", 5.0),
+        ("a", "slot", 4.0),
+        ("a", "user", 6.0),
+        ("b", "user", 3.0),
+        ("c", "session_started", None),
+        ("c", "user", 7.0),
+    ]
     with ours.session_scope() as session:
         for sender, kind, timestamp in rows:
             session.add(ours.SQLEvent(sender_id=sender, type_name=kind, timestamp=timestamp, data="{}"))
@@ -96,8 +105,11 @@ def test_the_queries_select_the_rows_rasa_selects(tmp_path):
         for sender in ("a", "b", "c", "nobody"):
             for all_sessions in (False, True):
                 rasa_rows = [e.id for e in rasa_store.SQLTrackerStore._event_query(ours, session, sender, all_sessions)]
-                query = """SELECT id FROM events WHERE sender_id = :sender_id ORDER BY id""" if all_sessions else (
-                    str(SESSION_EVENTS).replace("SELECT data", "SELECT id"))
+                query = (
+                    """SELECT id FROM events WHERE sender_id = :sender_id ORDER BY id"""
+                    if all_sessions
+                    else (str(SESSION_EVENTS).replace("SELECT data", "SELECT id"))
+                )
                 assert [r[0] for r in session.execute(sa.text(query), ours._parameters(sender))] == rasa_rows
             count = session.execute(SESSION_EVENT_COUNT, ours._parameters(sender)).scalar()
             assert count == rasa_store.SQLTrackerStore._event_query(ours, session, sender, False).count()
@@ -111,29 +123,6 @@ def test_an_in_memory_database_works(tmp_path):
 
 def test_a_missing_conversation_is_none(tmp_path):
     assert run(store(tmp_path / "t.db").retrieve("nobody")) is None
-
-
-@pytest.mark.parametrize(
-    "name, expected",
-    [
-        ("user", UserUttered),  # the most common event
-        ("slot", SlotSet),  # another one
-        ("session_started", SessionStarted),  # and one more
-    ],
-)
-def test_the_event_cache_finds_the_same_classes(name, expected):
-    event_types.install()
-    assert Event.resolve_by_type(name) is expected
-    assert Event.resolve_by_type(name) is expected  # the second time from the cache
-
-
-def test_the_event_cache_leaves_unknown_names_to_rasa():
-    event_types.install()
-    event_types.install()  # twice is harmless
-    assert Event.resolve_by_type("no_such_event", default=SlotSet) is SlotSet
-    with pytest.raises(ValueError):
-        Event.resolve_by_type("no_such_event")
-    assert Event.resolve_by_type("no_such_event", default=UserUttered) is UserUttered  # not cached
 
 
 # The kept copy of recent conversations (SQLite files only).
@@ -166,9 +155,15 @@ def read_from_copy(one, path, sender):
 
 def start_session(tracker, text):
     """What Rasa's processor adds for a new session and its first message."""
-    tracker.update_with_events([ActionExecuted("action_session_start"), SessionStarted(),
-                                ActionExecuted("action_listen"),
-                                UserUttered(text, {"name": "greet", "confidence": 1.0})], DOMAIN)
+    tracker.update_with_events(
+        [
+            ActionExecuted("action_session_start"),
+            SessionStarted(),
+            ActionExecuted("action_listen"),
+            UserUttered(text, {"name": "greet", "confidence": 1.0}),
+        ],
+        DOMAIN,
+    )
     return tracker
 
 
@@ -210,7 +205,10 @@ def test_another_process_writing_the_conversation_makes_the_copy_out_of_date(tmp
     assert texts == ["hi", "from the other process"]
     say(one, "k", "and back")  # saved after a fresh read: nothing twice, nothing lost
     assert [e.text for e in fresh_read(path, "k").events if isinstance(e, UserUttered)] == [
-        "hi", "from the other process", "and back"]
+        "hi",
+        "from the other process",
+        "and back",
+    ]
     rows = sqlite3.connect(path).execute("SELECT count(*) FROM events WHERE sender_id = 'k'").fetchone()[0]
     assert rows == len(fresh_read(path, "k").events)
 

@@ -65,9 +65,7 @@ BASE_ENV = dict(os.environ)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "browser: widget test in headless Chromium against real servers"
-    )
+    config.addinivalue_line("markers", "browser: widget test in headless Chromium against real servers")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
@@ -196,12 +194,20 @@ class Servers:
         self.rasa = Process(
             "rasa",
             [
-                str(VENV_BIN / "python"), "-m", "rasa_patches", "run",
-                "--model", str(MODEL),
-                "--port", str(self.rasa_port),
-                "--credentials", "credentials.yml",
-                "--endpoints", str(self.endpoints),
-                "--cors", self.page_origin,
+                str(VENV_BIN / "python"),
+                "-m",
+                "rasa_patches",
+                "run",
+                "--model",
+                str(MODEL),
+                "--port",
+                str(self.rasa_port),
+                "--credentials",
+                "credentials.yml",
+                "--endpoints",
+                str(self.endpoints),
+                "--cors",
+                self.page_origin,
             ],
             env,
             f"{self.rasa_url}/",
@@ -209,9 +215,12 @@ class Servers:
         self.web = Process(
             "web",
             [
-                sys.executable, str(ROOT / "web" / "serve.py"),
-                "--port", str(self.web_port),
-                "--rasa-url", self.rasa_url,
+                sys.executable,
+                str(ROOT / "web" / "serve.py"),
+                "--port",
+                str(self.web_port),
+                "--rasa-url",
+                self.rasa_url,
                 "--quiet",
             ],
             env,
@@ -291,9 +300,7 @@ def browser():
 
     playwright = sync_playwright().start()
     try:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
-        )
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
         yield chromium
         chromium.close()
     finally:

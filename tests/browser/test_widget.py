@@ -213,9 +213,7 @@ def test_new_bot_messages_are_announced(page, servers):
 
 
 def test_usable_at_360px(browser, servers, page_info, screenshot):
-    context, page = new_page(
-        browser, page_info, viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True
-    )
+    context, page = new_page(browser, page_info, viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
     try:
         greeting = texts(servers.rest("/greet"))
         rest_reply = servers.reply_to(VAGUE)
@@ -285,9 +283,7 @@ def _engineio_connect(servers, origin: str):
         allow_origin = r.headers.get("Access-Control-Allow-Origin")
         handshake = json.loads(r.read().decode()[1:])
     url = f"{base}&sid={handshake['sid']}"
-    post = urllib.request.Request(
-        url, data=b"40", headers={**headers, "Content-Type": "text/plain;charset=UTF-8"}
-    )
+    post = urllib.request.Request(url, data=b"40", headers={**headers, "Content-Type": "text/plain;charset=UTF-8"})
     urllib.request.urlopen(post, timeout=10).read()
     with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as r:
         answer = r.read().decode()
