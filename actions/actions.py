@@ -30,14 +30,11 @@ class ActionSessionStart(Action):
         return "action_session_start"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> List[EventType]:
-        """Set the clinic name and say the notice."""
-        name = current_profile().name
-        dispatcher.utter_message(response="utter_notice", clinic_name=name)
-        return [
-            SessionStarted(),
-            SlotSet("clinic_name", name),
-            ActionExecuted("action_listen"),
-        ]
+        """Set the clinic's slots (name, which contact details it has) and say the notice."""
+        profile = current_profile()
+        dispatcher.utter_message(response="utter_notice", clinic_name=profile.name)
+        slots = [SlotSet(name, value) for name, value in profile.session_slots().items()]
+        return [SessionStarted(), *slots, ActionExecuted("action_listen")]
 
 
 class ActionClinicContact(Action):

@@ -312,8 +312,9 @@ class RemoteActionWithFallback(RemoteAction):
             else:
                 notice = await _say(nlg, "utter_notice_no_clinic", tracker, output_channel)
             events = await rasa_action.ActionSessionStart().run(output_channel, nlg, tracker, domain)
-            has_slot = any(s.name == "clinic_name" for s in domain.slots)
-            slots = [SlotSet("clinic_name", profile.name)] if profile and has_slot else []
+            known = {s.name for s in domain.slots}
+            values = profile.session_slots() if profile else {}
+            slots = [SlotSet(name, value) for name, value in values.items() if name in known]
             # Rasa's order: SessionStarted, carried-over slots, then action_listen last.
             return [BotUttered(notice), *events[:-1], *slots, events[-1]]
         if profile:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 import jsonschema
 import yaml
@@ -62,6 +62,14 @@ class ClinicProfile:
     booking_url: Optional[str] = None
     website: Optional[str] = None
     source: Optional[str] = None
+
+    def session_slots(self) -> Dict[str, Any]:
+        """Return the slots a session starts with: the clinic's name and which contact details it has."""
+        return {
+            "clinic_name": self.name,
+            "clinic_has_hours": bool(self.hours),
+            "clinic_has_contact": bool(self.phone or self.email or self.booking_url or self.website),
+        }
 
     def contact_text(self) -> str:
         """Word how to reach the clinic, using only the fields the profile has."""

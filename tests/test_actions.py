@@ -34,18 +34,24 @@ def test_the_form_asks_for_every_slot(domain):
 
 
 @pytest.mark.parametrize(
-    "clinic_id, name",
+    "clinic_id, name, has_contact",
     [
-        ("apollo_calgary", "Apollo Physiotherapy Massage and Chiro"),  # the documented default
-        ("dynamic_okotoks", "Dynamic Physiotherapy Okotoks"),  # the other seed clinic
+        ("apollo_calgary", "Apollo Physiotherapy Massage and Chiro", True),  # the documented default: an email
+        ("dynamic_okotoks", "Dynamic Physiotherapy Okotoks", False),  # the other seed clinic: a contact person only
     ],
 )
 def test_session_start_names_the_clinic_and_shows_the_notice(
-    use_clinic, dispatcher, make_tracker, domain, clinic_id, name
+    use_clinic, dispatcher, make_tracker, domain, clinic_id, name, has_contact
 ):
     use_clinic(clinic_id)
     events = run(ActionSessionStart(), dispatcher, make_tracker(), domain)
-    assert events == [SessionStarted(), SlotSet("clinic_name", name), ActionExecuted("action_listen")]
+    assert events == [
+        SessionStarted(),
+        SlotSet("clinic_name", name),
+        SlotSet("clinic_has_hours", False),  # neither seed page gives opening hours
+        SlotSet("clinic_has_contact", has_contact),
+        ActionExecuted("action_listen"),
+    ]
     [message] = dispatcher.messages
     assert (message["response"], message["clinic_name"]) == ("utter_notice", name)
     [notice] = texts(dispatcher, domain)

@@ -123,3 +123,46 @@ def test_only_a_plain_clinic_id_names_a_profile(clinic_id):
         return
     with pytest.raises(ProfileError, match="is not valid"):
         clinic_file(clinic_id, None)
+
+
+# Every combination of the optional contact fields a profile may have or lack.
+FIELDS = {
+    "email": "front@example.org",
+    "phone": "403-555-0199",
+    "hours": "Mon-Fri 8-6",
+    "booking_url": "https://example.org/book",
+    "contact_person": "Sam Lee",
+}
+COMBINATIONS = [
+    {field: value for i, (field, value) in enumerate(FIELDS.items()) if mask >> i & 1}
+    for mask in range(2 ** len(FIELDS))
+]
+
+
+def _lead(domain, topic, profile):
+    """Return the hand-off's lead line as Rasa says it, with the slots the session started with."""
+    from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
+
+    nlg = TemplatedNaturalLanguageGenerator(domain["responses"])
+    return nlg.generate_from_slots(f"utter_handoff/{topic}", profile.session_slots(), "collector")["text"]
+
+
+@pytest.mark.parametrize("fields", COMBINATIONS, ids=lambda f: "+".join(f) or "none")
+def test_a_hand_off_lead_never_contradicts_the_contact_details(domain, fields):
+    profile = ClinicProfile(id="example", name="Example Clinic", location="Red Deer, Alberta", **fields)
+    details = profile.contact_text()
+    reachable = any(f in fields for f in ("email", "phone", "booking_url"))
+    # Opening hours: the lead says they are missing exactly when the details give none.
+    hours_lead = _lead(domain, "hours", profile)
+    assert ("Opening hours: Mon-Fri 8-6." in details) == ("hours" in fields)
+    assert ("don't have" in hours_lead) == ("hours" not in fields), hours_lead
+    # How to reach the clinic: promised exactly when the details give a phone, an email or a link.
+    contact_lead = _lead(domain, "contact", profile)
+    assert ("Here is how to reach" in contact_lead) == reachable, contact_lead
+    assert ("I don't have a phone number or email" in details) == (not reachable), details
+    for field in ("email", "phone", "booking_url", "contact_person"):
+        assert (FIELDS[field] in details) == (field in fields), field
+    # The other leads claim nothing about the profile's fields.
+    for topic in ("price", "insurance", "booking", "human", "sessions_needed"):
+        lead = _lead(domain, topic, profile)
+        assert not any(word in lead for word in ("phone", "email", "opening hours", "Here is how")), (topic, lead)

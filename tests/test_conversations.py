@@ -199,3 +199,32 @@ def test_a_red_flag_asked_as_a_risk_gets_911_first_then_the_answer(converse, que
     assert outcome.emergency and "911" in outcome.texts[0], outcome.describe()  # the emergency reply first
     assert outcome.topics == topics, outcome.describe()
     assert not outcome.handoff
+
+
+@pytest.mark.model
+def test_a_clinic_with_opening_hours_is_not_told_they_are_missing(tmp_path, monkeypatch):
+    # A profile with hours: the session start sets clinic_has_hours, so the lead line
+    # of the hours hand-off announces them instead of saying it has none.
+    (tmp_path / "hours_clinic.yml").write_text(
+        "version: 1\nid: hours_clinic\nname: Hours Clinic\nlocation: Red Deer, Alberta\n"
+        "phone: '403-555-0142'\nhours: Mon-Fri 8-6\n"
+    )
+    monkeypatch.setenv("CLINIC_ID", "hours_clinic")
+    monkeypatch.setenv("CLINICS_DIR", str(tmp_path))
+    (tmp_path / "run").mkdir()
+    with agent_with_actions(tmp_path / "run") as agent:
+        loop = asyncio.new_event_loop()
+        outcome = loop.run_until_complete(reply_outcome(agent, "hours-patient", "what are your opening hours?"))
+        loop.close()
+    assert outcome.handoff, outcome.describe()
+    said = " ".join(outcome.texts)
+    assert "Here are the clinic's opening hours" in said and "Opening hours: Mon-Fri 8-6." in said
+    assert "don't have the clinic's opening hours" not in said
+
+
+@pytest.mark.model
+def test_a_clinic_without_opening_hours_says_so(converse):
+    (outcome,) = converse("what are your opening hours?")  # Apollo's profile has no hours
+    said = " ".join(outcome.texts)
+    assert outcome.handoff and "I don't have the clinic's opening hours." in said
+    assert "Opening hours:" not in said
