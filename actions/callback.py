@@ -198,8 +198,8 @@ class ActionSubmitCallback(Action):
             dispatcher.utter_message(response="utter_callback_not_saved")
             dispatcher.utter_message(text=profile.contact_text())
             return
-        if created and config.notify_webhook_url:
-            threading.Thread(target=notify_pending, args=(store, config.notify_webhook_url), daemon=True).start()
+        if created and config.webhook_for(request.clinic_id):
+            threading.Thread(target=notify_pending, args=(store, config.webhook_for), daemon=True).start()
         by = "phone" if request.contact_kind == "phone" else "email"
         dispatcher.utter_message(
             response="utter_callback_stored",

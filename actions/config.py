@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Dict, Optional
 
-from shared.clinic import PROJECT_ROOT, ClinicProfile, clinic_file, profile_at
+from shared.clinic import CLINIC_ID, DEFAULT_CLINIC_ID, PROJECT_ROOT, ClinicProfile, clinic_file, profile_at
 
 
 @dataclass(frozen=True)
@@ -20,7 +22,6 @@ class Settings:
     # Callback requests (front-desk hand-off): where they are stored, who may
     # read them, where new ones are announced and how long they are kept.
     callback_db_url: str
-    frontdesk_token: str
     notify_webhook_url: str
     retention_days: int
     purge_interval_hours: float
@@ -28,6 +29,28 @@ class Settings:
     tracker_db: Path
     # The bearer token the Rasa server must send (empty: none required).
     action_server_token: str
+    # Each clinic's front-desk token and webhook: FRONTDESK_TOKEN_<ID> and
+    # NOTIFY_WEBHOOK_URL_<ID> (upper case); FRONTDESK_TOKEN is the default
+    # clinic's, NOTIFY_WEBHOOK_URL every clinic's without one of its own.
+    frontdesk_tokens: Dict[str, str]
+    notify_webhook_urls: Dict[str, str]
+
+    @property
+    def default_clinic(self) -> str:
+        """Return the clinic of a conversation that names none (CLINIC_ID)."""
+        return self.clinic_id or DEFAULT_CLINIC_ID
+
+    def webhook_for(self, clinic_id: str) -> str:
+        """Return the webhook told of a new request for this clinic (empty: none)."""
+        return self.notify_webhook_urls.get(clinic_id) or self.notify_webhook_url
+
+    def clinic_of_token(self, token: str) -> Optional[str]:
+        """Return the clinic whose front-desk token this is, or None."""
+        found = None
+        for clinic_id, expected in self.frontdesk_tokens.items():
+            if expected and hmac.compare_digest(token.encode(), expected.encode()):
+                found = clinic_id  # no early return: the time taken does not tell which one
+        return found
 
     @property
     def clinic_file(self) -> Path:
@@ -43,19 +66,33 @@ def _path(name: str, default: Path) -> Path:
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     """Return the settings (read once per process)."""
+    clinic_id = os.environ.get("CLINIC_ID") or DEFAULT_CLINIC_ID
     return Settings(
         clinic_id=os.environ.get("CLINIC_ID") or "",
         clinics_dir=os.environ.get("CLINICS_DIR") or "",
         topics_file=_path("TOPICS_FILE", PROJECT_ROOT / "knowledge" / "topics.yml"),
         callback_db_url=os.environ.get("CALLBACK_DB_URL") or f"sqlite:///{PROJECT_ROOT / 'var' / 'callbacks.db'}",
-        frontdesk_token=os.environ.get("FRONTDESK_TOKEN", ""),
         notify_webhook_url=os.environ.get("NOTIFY_WEBHOOK_URL", ""),
         retention_days=int(os.environ.get("RETENTION_DAYS", "30")),
         purge_interval_hours=float(os.environ.get("PURGE_INTERVAL_HOURS", "6")),
         notify_retry_seconds=float(os.environ.get("NOTIFY_RETRY_SECONDS", "60")),
         tracker_db=_path("TRACKER_DB", PROJECT_ROOT / "var" / "tracker.db"),
         action_server_token=os.environ.get("ACTION_SERVER_TOKEN", ""),
+        frontdesk_tokens={
+            **({clinic_id: os.environ["FRONTDESK_TOKEN"]} if os.environ.get("FRONTDESK_TOKEN") else {}),
+            **_per_clinic("FRONTDESK_TOKEN_"),
+        },
+        notify_webhook_urls=_per_clinic("NOTIFY_WEBHOOK_URL_"),
     )
+
+
+def _per_clinic(prefix: str) -> Dict[str, str]:
+    """Return {clinic id: value} of the non-empty variables named `prefix` + the clinic id in upper case."""
+    return {
+        name[len(prefix) :].lower(): value
+        for name, value in os.environ.items()
+        if name.startswith(prefix) and value and CLINIC_ID.fullmatch(name[len(prefix) :].lower())
+    }
 
 
 def current_profile() -> ClinicProfile:

@@ -1,9 +1,12 @@
 """The front desk's JSON endpoint and background jobs, served by the action server.
 
-GET  /frontdesk/requests[?status=open|done|all]   list requests
-POST /frontdesk/requests/<id>/done                mark one done
-Both need `Authorization: Bearer $FRONTDESK_TOKEN`; without a configured token
-the endpoint answers 503 and serves nothing. Background jobs: re-send webhook
+GET  /frontdesk/requests[?status=open|done|all]   list the clinic's requests
+POST /frontdesk/requests/<id>/done                mark one of them done
+Both need `Authorization: Bearer <token>`: each clinic's front desk has its own
+token (FRONTDESK_TOKEN_<CLINIC ID>, or FRONTDESK_TOKEN for the default
+clinic) and sees and closes only its own clinic's requests (another clinic's
+request is a 404, as a missing one). Without any token configured the endpoint
+answers 503 and serves nothing. Background jobs: re-send webhook
 announcements that failed, and purge requests and conversations older than
 RETENTION_DAYS every PURGE_INTERVAL_HOURS.
 """
@@ -11,9 +14,9 @@ RETENTION_DAYS every PURGE_INTERVAL_HOURS.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from datetime import timedelta
+from typing import Optional, Tuple
 
 import pluggy
 from sanic import Blueprint, Sanic
@@ -29,14 +32,16 @@ logger = logging.getLogger(__name__)
 hookimpl = pluggy.HookimplMarker("rasa_sdk")
 
 
-def _refusal(request: Request):
-    token = settings().frontdesk_token
-    if not token:
-        return json({"error": "the front-desk endpoint is off: set FRONTDESK_TOKEN"}, status=503)
-    given = request.headers.get("authorization", "")
-    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-        return json({"error": "missing or wrong token"}, status=401)
-    return None
+def _clinic_or_refusal(request: Request) -> Tuple[Optional[str], Optional[HTTPResponse]]:
+    """Return the clinic whose token the request carries, or a refusal (503 with no tokens, 401)."""
+    config = settings()
+    if not config.frontdesk_tokens:
+        return None, json({"error": "the front-desk endpoint is off: set FRONTDESK_TOKEN"}, status=503)
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    clinic_id = config.clinic_of_token(token) if scheme == "Bearer" and token else None
+    if clinic_id is None:
+        return None, json({"error": "missing or wrong token"}, status=401)
+    return clinic_id, None
 
 
 def blueprint() -> Blueprint:
@@ -45,23 +50,25 @@ def blueprint() -> Blueprint:
 
     @bp.get("/requests")
     async def list_requests(request: Request) -> HTTPResponse:
-        refusal = _refusal(request)
+        clinic_id, refusal = _clinic_or_refusal(request)
         if refusal:
             return refusal
         status = request.args.get("status", OPEN)
         if status not in (OPEN, DONE, "all"):
             return json({"error": "status must be open, done or all"}, status=400)
         store = store_for(settings().callback_db_url)
-        rows = await asyncio.get_running_loop().run_in_executor(None, store.list, None if status == "all" else status)
+        rows = await asyncio.get_running_loop().run_in_executor(
+            None, store.list, None if status == "all" else status, clinic_id
+        )
         return json({"requests": [r.as_dict() for r in rows]})
 
     @bp.post("/requests/<request_id:int>/done")
     async def mark_done(request: Request, request_id: int) -> HTTPResponse:
-        refusal = _refusal(request)
+        clinic_id, refusal = _clinic_or_refusal(request)
         if refusal:
             return refusal
         store = store_for(settings().callback_db_url)
-        row = await asyncio.get_running_loop().run_in_executor(None, store.mark_done, request_id)
+        row = await asyncio.get_running_loop().run_in_executor(None, store.mark_done, request_id, clinic_id)
         if row is None:
             return json({"error": f"no request #{request_id}"}, status=404)
         return json(row.as_dict())
@@ -80,7 +87,7 @@ async def _every(seconds: float, job, name: str) -> None:
 
 def _retry_notifications() -> None:
     config = settings()
-    notify_pending(store_for(config.callback_db_url), config.notify_webhook_url)
+    notify_pending(store_for(config.callback_db_url), config.webhook_for)
 
 
 def _purge() -> None:
@@ -107,6 +114,6 @@ class FrontDeskPlugin:
 
         @app.listener("after_server_start")
         async def start_jobs(app: Sanic, loop) -> None:
-            if config.notify_webhook_url:
+            if config.notify_webhook_url or config.notify_webhook_urls:
                 app.add_task(_every(config.notify_retry_seconds, _retry_notifications, "notify"))
             app.add_task(_every(config.purge_interval_hours * 3600, _purge, "purge"))

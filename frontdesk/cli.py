@@ -39,12 +39,14 @@ def _details(r: CallbackRequest) -> str:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m frontdesk", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    listing = sub.add_parser("list", help="list open requests (oldest first)")
+    listing = sub.add_parser("list", help="list the clinic's open requests (oldest first)")
     listing.add_argument("--all", action="store_true", help="include requests marked done")
-    show = sub.add_parser("show", help="show one request in full")
+    show = sub.add_parser("show", help="show one of the clinic's requests in full")
     show.add_argument("id", type=int)
-    done = sub.add_parser("done", help="mark a request done")
+    done = sub.add_parser("done", help="mark one of the clinic's requests done")
     done.add_argument("id", type=int)
+    for command in (listing, show, done):
+        command.add_argument("--clinic", metavar="ID", help="the clinic whose requests these are (default: CLINIC_ID)")
     purge = sub.add_parser("purge", help="delete requests and conversations older than a duration")
     purge.add_argument("--older-than", type=duration, required=True, metavar="30d")
     sub.add_parser("notify", help="send webhook announcements that have not been delivered yet")
@@ -55,21 +57,22 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser().parse_args(argv)
     config = settings()
     store = store_for(config.callback_db_url)
+    clinic_id = getattr(args, "clinic", None) or config.default_clinic
     if args.command == "list":
-        rows = store.list(None if args.all else OPEN)
+        rows = store.list(None if args.all else OPEN, clinic_id)
         for row in rows:
             print(_line(row))
         print(f"{len(rows)} {'request(s)' if args.all else 'open request(s)'}")
     elif args.command == "show":
-        row = store.get(args.id)
+        row = store.get(args.id, clinic_id)
         if row is None:
-            print(f"no request #{args.id}", file=sys.stderr)
+            print(f"no request #{args.id} for {clinic_id}", file=sys.stderr)
             return 1
         print(_details(row))
     elif args.command == "done":
-        row = store.mark_done(args.id)
+        row = store.mark_done(args.id, clinic_id)
         if row is None:
-            print(f"no request #{args.id}", file=sys.stderr)
+            print(f"no request #{args.id} for {clinic_id}", file=sys.stderr)
             return 1
         print(f"#{row.id} marked {DONE}")
     elif args.command == "purge":
@@ -77,9 +80,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         conversations = purge_conversations(config.tracker_db, args.older_than)
         print(f"purged {removed} request(s) and {conversations} conversation(s) older than {args.older_than}")
     elif args.command == "notify":
-        if not config.notify_webhook_url:
-            print("NOTIFY_WEBHOOK_URL is not set", file=sys.stderr)
+        if not config.notify_webhook_url and not config.notify_webhook_urls:
+            print("NOTIFY_WEBHOOK_URL is not set (nor any NOTIFY_WEBHOOK_URL_<CLINIC ID>)", file=sys.stderr)
             return 1
-        sent = notify_pending(store, config.notify_webhook_url)
+        sent = notify_pending(store, config.webhook_for)
         print(f"{sent} announcement(s) delivered; {len(store.pending_notifications())} still pending")
     return 0

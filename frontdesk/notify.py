@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
+from typing import Callable, Union
 
 import requests
 
@@ -52,13 +52,15 @@ def send(
     return False
 
 
-def notify_pending(store: CallbackStore, url: str, **send_options) -> int:
-    """Send every announcement not yet delivered; return how many were delivered."""
-    if not url:
-        return 0
+def notify_pending(store: CallbackStore, url: Union[str, Callable[[str], str]], **send_options) -> int:
+    """Send every announcement not yet delivered to its clinic's webhook (`url`, or `url(clinic_id)`); count them."""
+    webhook_for = url if callable(url) else (lambda _clinic_id: url)
     delivered = 0
     for request in store.pending_notifications():
-        ok = send(url, request, **send_options)
+        webhook = webhook_for(request.clinic_id)
+        if not webhook:
+            continue  # this clinic has no webhook: nothing to announce
+        ok = send(webhook, request, **send_options)
         store.record_notification(request.id, ok)
         delivered += ok
     return delivered

@@ -129,23 +129,27 @@ class CallbackStore:
                 return row, False
             return row, True
 
-    def list(self, status: Optional[str] = OPEN) -> List[CallbackRequest]:
-        """Return the requests with that status (all if None), oldest first."""
+    def list(self, status: Optional[str] = OPEN, clinic_id: Optional[str] = None) -> List[CallbackRequest]:
+        """Return the requests with that status (all if None) of that clinic (all if None), oldest first."""
         with self.session() as session:
             query = select(CallbackRequest).order_by(CallbackRequest.created_at, CallbackRequest.id)
             if status:
                 query = query.where(CallbackRequest.status == status)
+            if clinic_id is not None:
+                query = query.where(CallbackRequest.clinic_id == clinic_id)
             return list(session.execute(query).scalars())
 
-    def get(self, request_id: int) -> Optional[CallbackRequest]:
-        with self.session() as session:
-            return session.get(CallbackRequest, request_id)
-
-    def mark_done(self, request_id: int) -> Optional[CallbackRequest]:
-        """Mark a request done; return it, or None if there is no such request."""
+    def get(self, request_id: int, clinic_id: Optional[str] = None) -> Optional[CallbackRequest]:
+        """Return the request, or None if there is none with that id (for that clinic, if given)."""
         with self.session() as session:
             row = session.get(CallbackRequest, request_id)
-            if row is None:
+            return row if row is not None and clinic_id in (None, row.clinic_id) else None
+
+    def mark_done(self, request_id: int, clinic_id: Optional[str] = None) -> Optional[CallbackRequest]:
+        """Mark a request done; return it, or None if there is no such request (for that clinic, if given)."""
+        with self.session() as session:
+            row = session.get(CallbackRequest, request_id)
+            if row is None or clinic_id not in (None, row.clinic_id):
                 return None
             if row.status != DONE:
                 row.status, row.done_at = DONE, now()

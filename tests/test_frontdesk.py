@@ -98,10 +98,12 @@ def test_command_line_errors_are_clear(db_url, args, message):
 
 class Hook(BaseHTTPRequestHandler):
     received = []
+    paths = []
 
     def do_POST(self):  # noqa: N802 - http.server's name
         body = self.rfile.read(int(self.headers["Content-Length"]))
         Hook.received.append(json.loads(body))
+        Hook.paths.append(self.path)
         self.send_response(200)
         self.end_headers()
 
@@ -203,3 +205,100 @@ def test_endpoint_is_off_without_a_configured_token(tmp_path):
         assert response.status_code == 503
     finally:
         server.stop()
+
+
+# ---- Tenancy: each clinic's front desk sees and closes only its own requests.
+ANN = NewRequest("apollo_calgary", "Ann Apollo", "+1 403-555-0101", "phone", None, "Apollo question?")
+BOB = NewRequest("dynamic_okotoks", "Bob Dynamic", "+1 403-555-0202", "phone", None, "Dynamic question?")
+TOKENS = {
+    "FRONTDESK_TOKEN": "",
+    "FRONTDESK_TOKEN_APOLLO_CALGARY": "token-apollo",
+    "FRONTDESK_TOKEN_DYNAMIC_OKOTOKS": "token-dynamic",
+}
+
+
+@pytest.fixture(scope="module")
+def two_clinics(tmp_path_factory):
+    logs = tmp_path_factory.mktemp("tenancy")
+    url = f"sqlite:///{logs / 'callbacks.db'}"
+    store = CallbackStore(url)
+    ann, _ = store.add(ANN, "conversation-a")
+    bob, _ = store.add(BOB, "conversation-b")
+    server = action_server(logs, env={**TOKENS, "CALLBACK_DB_URL": url}).start()
+    yield server, ann.id, bob.id, store
+    server.stop()
+
+
+def _get(server, token):
+    response = requests.get(
+        f"{server.url}/frontdesk/requests?status=all", timeout=10, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200
+    return {r["id"]: r for r in response.json()["requests"]}
+
+
+def test_a_clinics_token_can_neither_read_nor_close_another_clinics_requests(two_clinics):
+    server, ann, bob, store = two_clinics
+    # Each token lists only its own clinic's request.
+    assert set(_get(server, "token-apollo")) == {ann}
+    assert set(_get(server, "token-dynamic")) == {bob}
+    assert "Bob" not in json.dumps(_get(server, "token-apollo"))
+    # Apollo's token cannot close Dynamic's request: a 404, as for a request that does not exist.
+    refused = requests.post(
+        f"{server.url}/frontdesk/requests/{bob}/done", timeout=10, headers={"Authorization": "Bearer token-apollo"}
+    )
+    assert refused.status_code == 404 and "Bob" not in refused.text
+    assert store.get(bob).status == "open"
+    # Dynamic's own token closes it.
+    closed = requests.post(
+        f"{server.url}/frontdesk/requests/{bob}/done", timeout=10, headers={"Authorization": "Bearer token-dynamic"}
+    )
+    assert closed.status_code == 200 and closed.json()["clinic_id"] == "dynamic_okotoks"
+    assert store.get(bob).status == "done" and store.get(ann).status == "open"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Authorization": "Bearer token-apollo-and-more"},  # a longer string that starts like a token
+        {"Authorization": "token-apollo"},  # not a bearer token
+        {"Authorization": "Bearer "},  # an empty token (the default clinic has none here)
+    ],
+)
+def test_only_a_clinics_exact_token_is_let_in(two_clinics, headers):
+    server = two_clinics[0]
+    assert requests.get(f"{server.url}/frontdesk/requests", headers=headers, timeout=10).status_code == 401
+
+
+def test_the_command_line_shows_and_closes_only_the_named_clinics_requests(db_url):
+    store = CallbackStore(db_url)
+    ann, _ = store.add(ANN, "conversation-a")
+    bob, _ = store.add(BOB, "conversation-b")
+    listing = frontdesk(db_url, "list", "--clinic", "dynamic_okotoks")
+    assert "Bob Dynamic" in listing.stdout and "Ann Apollo" not in listing.stdout
+    default = frontdesk(db_url, "list", CLINIC_ID="apollo_calgary")  # CLINIC_ID when --clinic is not given
+    assert "Ann Apollo" in default.stdout and "Bob Dynamic" not in default.stdout
+    refused = frontdesk(db_url, "done", str(bob.id), "--clinic", "apollo_calgary")
+    assert refused.returncode == 1 and f"no request #{bob.id} for apollo_calgary" in refused.stderr
+    assert frontdesk(db_url, "show", str(bob.id), "--clinic", "apollo_calgary").returncode == 1
+    assert store.get(bob.id).status == "open"
+    assert frontdesk(db_url, "done", str(bob.id), "--clinic", "dynamic_okotoks").returncode == 0
+    assert store.get(bob.id).status == "done" and store.get(ann.id).status == "open"
+
+
+def test_each_clinic_is_told_on_its_own_webhook(db_url):
+    store = CallbackStore(db_url)
+    ann, _ = store.add(ANN, "conversation-a")
+    bob, _ = store.add(BOB, "conversation-b")
+    port = free_port()
+    hooks = {"apollo_calgary": f"http://127.0.0.1:{port}/apollo", "dynamic_okotoks": f"http://127.0.0.1:{port}/dynamic"}
+    Hook.received, Hook.paths = [], []
+    server = HTTPServer(("127.0.0.1", port), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert notify_pending(store, hooks.get, attempts=1) == 2
+    finally:
+        server.shutdown()
+    told = dict(zip(Hook.paths, (m["text"] for m in Hook.received)))
+    assert f"#{ann.id} for apollo_calgary" in told["/apollo"]
+    assert f"#{bob.id} for dynamic_okotoks" in told["/dynamic"]
