@@ -1,0 +1,1 @@
+"""The clinics' pages, the FAQ topics and their citations (`python -m knowledge draft|check`)."""
