@@ -320,3 +320,20 @@ def test_widget_never_parses_html():
     code = re.sub(r"/\*.*?\*/|//[^\n]*", "", source, flags=re.S)
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert sink not in code, f"dn-chat.js uses {sink}"
+
+
+def test_contact_details_are_links_and_patient_text_is_not(page, servers, screenshot):
+    greeting = texts(servers.rest("/greet"))
+    open_chat(page, servers.page_url)
+    expect_bot(page, greeting)
+
+    ask(page, "how much does it cost?")  # the hand-off: Apollo's profile gives an email address
+    email = page.locator(f'{BOT} a[href="mailto:info@apollophysioyyc.com"]')
+    expect(email).to_have_text("info@apollophysioyyc.com")
+    assert email.get_attribute("target") is None  # mail opens the mail app, not a tab
+
+    typed = "call me at 403-555-0123 or me@example.org, see https://example.org"
+    ask(page, typed)
+    expect(page.locator(USER).last).to_have_text(typed)
+    assert page.locator(f"{USER} a").count() == 0  # what the patient typed is never a link
+    screenshot(page, "14-contact-links")

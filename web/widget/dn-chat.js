@@ -110,6 +110,30 @@
     return node;
   }
 
+  // Email addresses, phone numbers and web links in the assistant's messages
+  // (a clinic's contact details) become links; everything else stays text.
+  var LINKS = /(https?:\/\/[^\s<>"]+[^\s<>".,;:!?)])|([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})|(\+?1?[ .-]?\(?\b[2-9]\d{2}\)?[ .-]\d{3}[ .-]\d{4}\b)/g;
+
+  function linkedTextEl(tag, className, text) {
+    var node = el(tag, className);
+    var last = 0;
+    text.replace(LINKS, function (match, url, email, phone, offset) {
+      node.appendChild(document.createTextNode(text.slice(last, offset)));
+      var href = url ? url : email ? "mailto:" + email : "tel:" + phone.replace(/[^\d+]/g, "");
+      var link = el("a", "dnc-link", { href: href });
+      if (url) {
+        link.setAttribute("target", "_blank");
+        link.setAttribute("rel", "noopener noreferrer");
+      }
+      link.textContent = match; // text only: never HTML
+      node.appendChild(link);
+      last = offset + match.length;
+      return match;
+    });
+    node.appendChild(document.createTextNode(text.slice(last)));
+    return node;
+  }
+
   function pickStorage(kind) {
     try {
       var s = kind === "session" ? window.sessionStorage : window.localStorage;
@@ -499,7 +523,10 @@
     var self = this;
     var row = el("div", "dnc-msg dnc-msg--" + (entry.from === "user" ? "user" : "bot"));
     row.appendChild(textEl("span", "dnc-sr-only", entry.from === "user" ? TEXT.you : TEXT.assistant));
-    if (entry.text) row.appendChild(textEl("p", "dnc-text", entry.text));
+    if (entry.text) {
+      // The patient's own words are only ever text; the assistant's contact details are links.
+      row.appendChild(entry.from === "user" ? textEl("p", "dnc-text", entry.text) : linkedTextEl("p", "dnc-text", entry.text));
+    }
     if (entry.buttons && entry.buttons.length) {
       var group = el("div", "dnc-choices", { role: "group", "aria-label": TEXT.choices });
       entry.buttons.forEach(function (choice) {
