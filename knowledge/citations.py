@@ -35,7 +35,7 @@ DOMAIN_FILE = PROJECT_ROOT / "domain.yml"
 # A sentence is proposed for a topic at this cosine similarity or more (the
 # encoder's embeddings are normalised); a topic without one is "not covered".
 MIN_SIMILARITY = 0.55
-MARGIN = 0.03
+MARGIN = 0.08
 MAX_QUOTES = 3
 MIN_SENTENCE_WORDS = 5
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -95,7 +95,8 @@ def propose(page_text: str, encoder) -> Tuple[Dict[str, List[Proposal]], List[st
     so a sentence is proposed only for the topics it is most like: its best
     topic, and any other within ``MARGIN`` of it, at ``MIN_SIMILARITY`` or more.
     """
-    candidates = [c for c in sentences(page_text) if not c.endswith("?")]  # headings that ask, not claims
+    # Claims only: not a heading that asks ("How long is a session?") or a title without a full stop.
+    candidates = [c for c in sentences(page_text) if c.endswith((".", "!"))]
     references = topic_references()
     topics = list(references)
     if not candidates:
