@@ -59,6 +59,7 @@ lint: $(STAMP) ## Check the Python code with ruff: lint and format (settings in 
 
 run: $(MODEL) web ## Install, train if needed, start the action server, Rasa (REST + socket.io) and the demo page
 	@mkdir -p var
+	@$(BIN)/python -m actions --check  # a clinic profile that cannot be used: nothing starts
 	@trap 'kill 0' EXIT INT TERM; \
 	SANIC_HOST=$(ACTION_HOST) $(BIN)/python -m actions --port $(ACTION_PORT) & \
 	$(RASA) run --model $(MODEL) --port $(RASA_PORT) --credentials credentials.yml \

@@ -5,9 +5,11 @@ The same server also serves the front desk's /frontdesk endpoint (frontdesk/api.
 Takes the same options as `rasa run actions` (see `python -m actions --help`).
 Exits with status 2 and a one-line message when the profile chosen by
 CLINIC_ID is missing or malformed, instead of failing on the first message.
+`python -m actions --check` only checks the profile (`make run` does first).
 """
 
 import sys
+from typing import Optional
 
 from rasa_sdk.__main__ import main_from_args
 from rasa_sdk.endpoint import create_argument_parser
@@ -16,20 +18,29 @@ from rasa_sdk.plugin import plugin_manager
 from actions.access import ActionServerTokenPlugin
 from actions.config import current_profile, settings
 from frontdesk.api import FrontDeskPlugin
-from shared.clinic import ProfileError, clinics_folder
+from shared.clinic import ClinicProfile, ProfileError, clinics_folder
 
 
-def main() -> int:
-    """Validate the clinic profile, then serve the actions."""
-    args = create_argument_parser().parse_args()
+def checked_profile() -> Optional[ClinicProfile]:
+    """Return the clinic profile chosen by CLINIC_ID, or None after saying in one line why it cannot be used."""
     try:
-        profile = current_profile()
+        return current_profile()
     except ProfileError as error:
         print(f"actions: cannot start: {error}", file=sys.stderr)
         print(
             f"actions: set CLINIC_ID to one of the files in {clinics_folder(settings().clinics_dir)}",
             file=sys.stderr,
         )
+        return None
+
+
+def main() -> int:
+    """Validate the clinic profile, then serve the actions (or only validate it, with --check)."""
+    if sys.argv[1:] == ["--check"]:
+        return 0 if checked_profile() else 2
+    args = create_argument_parser().parse_args()
+    profile = checked_profile()
+    if profile is None:
         return 2
     print(f"actions: serving clinic '{profile.id}' ({profile.name})", file=sys.stderr)
     args.actions = args.actions or "actions"

@@ -17,6 +17,7 @@ from rasa.core.channels.twilio import TwilioInput, TwilioOutput
 from sanic import Blueprint
 
 from server import admission
+from server.responses import response_text
 
 MAX_SENDERS = 10_000  # remembered pending choices (oldest forgotten first)
 
@@ -45,28 +46,38 @@ class Choices:
         return text
 
 
-def numbered(text: Text, buttons: List[Dict[Text, Any]]) -> Text:
-    """Word a message with buttons as one SMS with numbered choices."""
+# The response said after numbered choices ("Reply with a number.").
+CHOOSE = "utter_sms_choose_by_number"
+
+
+def numbered(text: Text, buttons: List[Dict[Text, Any]], prompt: Optional[Text] = None) -> Text:
+    """Word a message with buttons as one SMS with numbered choices, then the prompt (if any)."""
     lines = [text.strip()] + [f"{i}. {b['title']}" for i, b in enumerate(buttons, 1)]
-    return "\n".join(lines + ["Reply with a number."])
+    return "\n".join(lines + ([prompt] if prompt else []))
 
 
 class SmsOutput(TwilioOutput):
     """Twilio output that sends buttons as numbered choices."""
 
     def __init__(
-        self, account_sid: Optional[Text], auth_token: Optional[Text], twilio_number: Optional[Text], choices: Choices
+        self,
+        account_sid: Optional[Text],
+        auth_token: Optional[Text],
+        twilio_number: Optional[Text],
+        choices: Choices,
+        prompt: Optional[Text] = None,
     ) -> None:
-        """Send through Twilio; remember offered choices in `choices`."""
+        """Send through Twilio; remember offered choices in `choices`; end numbered choices with `prompt`."""
         super().__init__(account_sid, auth_token, twilio_number)
         self.choices = choices
+        self.prompt = prompt
 
     async def send_text_with_buttons(
         self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
     ) -> None:
         """Send one message with numbered choices."""
         self.choices.offer(recipient_id, [b["payload"] for b in buttons])
-        await self.send_text_message(recipient_id, numbered(text, buttons))
+        await self.send_text_message(recipient_id, numbered(text, buttons, self.prompt))
 
 
 class SmsInput(TwilioInput):
@@ -87,8 +98,15 @@ class SmsInput(TwilioInput):
             message.text = self.choices.resolve(message.sender_id, message.text)
             return await on_new_message(message)
 
-        return super().blueprint(resolve_then_handle)
+        blueprint = super().blueprint(resolve_then_handle)
+
+        @blueprint.listener("after_server_start")
+        async def keep_app(app: Any, _: Any) -> None:
+            self.app = app  # its model's domain has the prompt after numbered choices
+
+        return blueprint
 
     def get_output_channel(self) -> SmsOutput:
-        """Return the numbered-choices output."""
-        return SmsOutput(self.account_sid, self.auth_token, self.twilio_number, self.choices)
+        """Return the numbered-choices output, ending them with domain.yml's prompt."""
+        prompt = response_text(getattr(self, "app", None), CHOOSE)
+        return SmsOutput(self.account_sid, self.auth_token, self.twilio_number, self.choices, prompt)

@@ -44,6 +44,7 @@ from socketio.exceptions import ConnectionRefusedError
 
 from channels.rest import MAX_MESSAGE_CHARS
 from server import admission
+from server.responses import response_text
 from server.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -63,15 +64,6 @@ def origin_allowed(origin: Optional[str], allowed: List[str]) -> bool:
     if not origin:
         return True
     return origin.rstrip("/") in allowed
-
-
-def too_long_reply(app: Any) -> Optional[Text]:
-    """Return domain.yml's `utter_message_too_long` from the loaded model, or None (logged) before one is loaded."""
-    try:
-        return app.ctx.agent.domain.responses[TOO_LONG][0]["text"]
-    except (AttributeError, KeyError, IndexError, TypeError):
-        logger.error("socket.io: no model loaded yet to answer a message that is too long")
-        return None
 
 
 class SocketIOCorsInput(SocketIOInput):
@@ -166,7 +158,7 @@ class SocketIOCorsInput(SocketIOInput):
                 logger.warning("socket.io: ignored a message that is not text")
                 return
             if len(text) > MAX_MESSAGE_CHARS:
-                reply = too_long_reply(server.get("app"))
+                reply = response_text(server.get("app"), TOO_LONG)
                 if reply:
                     await output_channel.send_text_message(sender_id, reply)
                 return

@@ -206,9 +206,9 @@ def test_rasa_test_core_runs_with_the_changes_installed(tmp_path):
     assert "rasa_patches: rasa 3.6.21 with action_fallback, graph_runner" in result.stderr
 
 
-def test_make_run_stops_everything_when_the_action_server_cannot_start():
-    # A CLINIC_ID that is a path: the action server refuses it with one line, and
-    # `make run` stops Rasa and the demo page instead of serving without actions.
+def test_make_run_starts_nothing_when_the_action_server_cannot_start():
+    # A CLINIC_ID that is a path: the action server's check refuses it with one
+    # line, and `make run` starts neither Rasa nor the demo page without actions.
     ports = [f"RASA_PORT={free_port()}", f"ACTION_PORT={free_port()}"]
     result = subprocess.run(
         [
@@ -231,5 +231,4 @@ def test_make_run_stops_everything_when_the_action_server_cannot_start():
     )
     assert result.returncode != 0
     assert "actions: cannot start: clinic id '../../somewhere/x' is not valid" in result.stderr
-    assert "make run: a server stopped" in result.stderr
     assert not subprocess.run(["pgrep", "-f", f"rasa_patches run .*--port {ports[0].split('=')[1]}"]).returncode == 0

@@ -8,6 +8,7 @@ import pytest
 import yaml
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.twilio import TwilioInput
+from sanic import Blueprint
 
 from channels.sms import Choices, SmsInput, SmsOutput, numbered
 
@@ -18,11 +19,23 @@ BUTTONS = [
 ]
 
 
-def test_buttons_become_one_message_with_numbered_choices():
-    assert numbered("Did you mean one of these?", BUTTONS) == (
+def test_buttons_become_one_message_with_numbered_choices(domain):
+    prompt = domain["responses"]["utter_sms_choose_by_number"][0]["text"]
+    assert numbered("Did you mean one of these?", BUTTONS, prompt) == (
         "Did you mean one of these?\n1. Does it hurt?\n2. Aftercare and soreness\n"
         "3. Something else\nReply with a number."
     )
+
+
+def test_the_channel_ends_numbered_choices_with_the_loaded_domains_prompt():
+    # The prompt comes from the model the Rasa server loaded (its domain.yml response).
+    from types import SimpleNamespace
+
+    domain = SimpleNamespace(responses={"utter_sms_choose_by_number": [{"text": "Reply with a number."}]})
+    channel = SmsInput("AC123", "token", "+15875550100")
+    channel.app = SimpleNamespace(ctx=SimpleNamespace(agent=SimpleNamespace(domain=domain)))
+    assert channel.get_output_channel().prompt == "Reply with a number."
+    assert SmsInput("AC123", "token", "+15875550100").get_output_channel().prompt is None  # no model yet
 
 
 def test_output_sends_one_sms_without_payloads(monkeypatch):
@@ -66,8 +79,13 @@ def test_choices_are_per_sender_and_bounded():
 
 def test_input_resolves_numbers_before_rasa_sees_them(monkeypatch):
     captured = {}
+
     # Rasa's Twilio webhook calls the handler it is given for each SMS: capture it.
-    monkeypatch.setattr(TwilioInput, "blueprint", lambda self, handler: captured.setdefault("handler", handler))
+    def capture(self, handler):
+        captured["handler"] = handler
+        return Blueprint("captured")
+
+    monkeypatch.setattr(TwilioInput, "blueprint", capture)
     channel = SmsInput("AC123", "token", "+15875550100")
     channel.choices.offer("+14035550123", ["/affirm", "/deny"])
     seen = []
