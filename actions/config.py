@@ -16,7 +16,7 @@ from shared.clinic import CLINIC_ID, DEFAULT_CLINIC_ID, PROJECT_ROOT, ClinicProf
 class Settings:
     """Everything the actions read from the environment."""
 
-    clinic_id: str
+    clinic_id: str  # CLINIC_ID, or the default clinic: also the clinic of a conversation that names none
     clinics_dir: str
     topics_file: Path
     # Callback requests (front-desk hand-off): where they are stored, who may
@@ -34,11 +34,6 @@ class Settings:
     # clinic's, NOTIFY_WEBHOOK_URL every clinic's without one of its own.
     frontdesk_tokens: Dict[str, str]
     notify_webhook_urls: Dict[str, str]
-
-    @property
-    def default_clinic(self) -> str:
-        """Return the clinic of a conversation that names none (CLINIC_ID)."""
-        return self.clinic_id or DEFAULT_CLINIC_ID
 
     def webhook_for(self, clinic_id: str) -> str:
         """Return the webhook told of a new request for this clinic (empty: none)."""
@@ -68,7 +63,7 @@ def settings() -> Settings:
     """Return the settings (read once per process)."""
     clinic_id = os.environ.get("CLINIC_ID") or DEFAULT_CLINIC_ID
     return Settings(
-        clinic_id=os.environ.get("CLINIC_ID") or "",
+        clinic_id=clinic_id,
         clinics_dir=os.environ.get("CLINICS_DIR") or "",
         topics_file=_path("TOPICS_FILE", PROJECT_ROOT / "knowledge" / "topics.yml"),
         callback_db_url=os.environ.get("CALLBACK_DB_URL") or f"sqlite:///{PROJECT_ROOT / 'var' / 'callbacks.db'}",

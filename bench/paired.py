@@ -30,8 +30,9 @@ import uuid
 from pathlib import Path
 from typing import Callable, Dict, List
 
+import rasa_patches
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def _stock_rule_policy() -> None:
@@ -64,14 +65,12 @@ SWITCH_OFF: Dict[str, Callable[[], None]] = {
     "sentence_count_vectors": _stock_count_vectors,
     "store_kept_copies": _no_kept_conversations,
 }
-PATCHES = ("action_fallback", "graph_runner", "domain_check", "log_privacy")
+PATCHES = rasa_patches.CHANGES
 CHANGES = (*PATCHES, *SWITCH_OFF)
 
 
 def worker(without: str, action_url: str, conversations: int, folder: Path) -> Dict[str, float]:
     """Hold the conversations in this process; return its CPU ms per message."""
-    import rasa_patches
-
     rasa_patches.install(skip=[without] if without in PATCHES else [])
     if without in SWITCH_OFF:
         SWITCH_OFF[without]()

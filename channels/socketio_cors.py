@@ -92,11 +92,10 @@ class SocketIOCorsInput(SocketIOInput):
         )
         socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
-        server: Dict[Text, Any] = {}
 
         @socketio_webhook.listener("after_server_start")
         async def keep_app(app: Any, _: Any) -> None:
-            server["app"] = app  # its agent's domain has the reply to a message too long
+            self.app = app  # its model's domain has the reply to a message too long
 
         @socketio_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -158,7 +157,7 @@ class SocketIOCorsInput(SocketIOInput):
                 logger.warning("socket.io: ignored a message that is not text")
                 return
             if len(text) > MAX_MESSAGE_CHARS:
-                reply = response_text(server.get("app"), TOO_LONG)
+                reply = response_text(getattr(self, "app", None), TOO_LONG)
                 if reply:
                     await output_channel.send_text_message(sender_id, reply)
                 return

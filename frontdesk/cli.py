@@ -57,7 +57,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser().parse_args(argv)
     config = settings()
     store = store_for(config.callback_db_url)
-    clinic_id = getattr(args, "clinic", None) or config.default_clinic
+    clinic_id = getattr(args, "clinic", None) or config.clinic_id
     if args.command == "list":
         rows = store.list(None if args.all else OPEN, clinic_id)
         for row in rows:

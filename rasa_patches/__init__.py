@@ -24,11 +24,14 @@ and Rasa's own tracker copies made without replay.
 
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterable, List
+import importlib
+from typing import Iterable, List
 
 import rasa
 
 RASA_VERSION = "3.6.21"
+# The changes install() installs, in order: each a module of this package with an install().
+CHANGES = ("action_fallback", "graph_runner", "domain_check", "log_privacy")
 _installed: List[str] = []
 
 
@@ -46,27 +49,15 @@ def check_version(version: str = "") -> None:
         )
 
 
-def _patches() -> Dict[str, Callable[[], None]]:
-    from rasa_patches import action_fallback, domain_check, graph_runner, log_privacy
-
-    return {
-        "action_fallback": action_fallback.install,
-        "graph_runner": graph_runner.install,
-        "domain_check": domain_check.install,
-        "log_privacy": log_privacy.install,
-    }
-
-
 def install(skip: Iterable[str] = ()) -> List[str]:
     """Check the Rasa version, then install every change but those in `skip`; return the names installed."""
     check_version()
-    patches = _patches()
-    unknown = set(skip) - set(patches)
+    unknown = set(skip) - set(CHANGES)
     if unknown:
-        raise ValueError(f"rasa_patches: no change called {', '.join(sorted(unknown))}; there are {', '.join(patches)}")
-    for name, patch in patches.items():
+        raise ValueError(f"rasa_patches: no change called {', '.join(sorted(unknown))}; there are {', '.join(CHANGES)}")
+    for name in CHANGES:
         if name not in skip and name not in _installed:
-            patch()
+            importlib.import_module(f"rasa_patches.{name}").install()
             _installed.append(name)
     return list(_installed)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from shared.clinic import clinic_file
+from shared.clinic import DEFAULT_CLINIC_ID, clinic_file
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def _positive(name: str, default: float, kind: type) -> float:
 def settings() -> Settings:
     """Return the settings (read once per process)."""
     return Settings(
-        clinic_id=os.environ.get("CLINIC_ID") or "",
+        clinic_id=os.environ.get("CLINIC_ID") or DEFAULT_CLINIC_ID,
         clinics_dir=os.environ.get("CLINICS_DIR") or "",
         cors_origins=os.environ.get("CORS_ORIGINS") or DEFAULT_ORIGINS,
         max_concurrent_messages=int(_positive("MAX_CONCURRENT_MESSAGES", DEFAULT_CONCURRENT_MESSAGES, int)),

@@ -91,7 +91,7 @@ def test_an_unknown_change_cannot_be_skipped():
 
 def test_the_tests_run_with_every_change_installed():
     # tests/conftest.py installs them, as `python -m rasa_patches` does for the servers.
-    assert set(rasa_patches.installed()) == set(rasa_patches._patches())
+    assert set(rasa_patches.installed()) == set(rasa_patches.CHANGES)
 
 
 @pytest.fixture(scope="module")
