@@ -16,10 +16,12 @@ message:
 ``QuestionCombiner`` runs last and removes the variants again. It keeps the
 message's own result unless:
 
-* two clauses are each answered with confidence (an FAQ or a hand-off topic)
-  and differ: the message gets both, in the order asked, in ``answers`` and as
+* two clauses are answered with confidence (an FAQ or a hand-off topic) and
+  differ: the message gets both, in the order asked, in ``answers`` and as
   a ``second_question`` entity, which the rule for two questions answers with
-  ``action_answer_all``;
+  ``action_answer_all``. A clause is sure on its own or when the whole message
+  is sure of the same answer; next to one sure clause, a fairly sure one on
+  another topic counts too;
 * the message itself is unsure (``nlu_fallback``) and one clause, or else the
   context variant, is answered with confidence: the message takes that result.
 
@@ -90,6 +92,9 @@ MIN_CLAUSE_WORDS = 3
 # is this sure of it (intent confidence times the topic's share): a short second
 # question ("who pays for it?") is often too vague to answer alone.
 MIN_CLAUSE_CONFIDENCE = 0.8
+# Once one part is answered that surely, another part on a different topic
+# needs less ("what is it, and how could it cause such a complication?").
+MIN_PARTNER_CONFIDENCE = 0.6
 # Next to a hand-off about the patient's own health, a general safety or
 # aftercare answer would read as reassurance for their case: it is left out.
 PERSONAL = {"handoff/health_conditions", "handoff/symptoms_after"}
@@ -216,11 +221,7 @@ class QuestionCombiner(_Component):
             return
         if not variants:
             return
-        found: List[Message] = []
-        for clause in (v for v in variants if v.get(VARIANT) == "clause"):
-            label = answer_label(clause)
-            if label and _confidence(clause) >= MIN_CLAUSE_CONFIDENCE and label not in [answer_label(f) for f in found]:
-                found.append(clause)
+        found = _answered_clauses(message, [v for v in variants if v.get(VARIANT) == "clause"])
         if PERSONAL & {answer_label(f) for f in found} or answer_label(message) in PERSONAL:
             found = [f for f in found if answer_label(f) not in REASSURING]
         if len(found) >= MAX_ANSWERS:
@@ -249,6 +250,32 @@ class QuestionCombiner(_Component):
         if RISKS_ANSWER not in labels:
             return
         _answer_both(message, labels)
+
+
+def _answered_clauses(message: Message, clauses: List[Message]) -> List[Message]:
+    """Return the clauses answered with confidence, one per topic, in the order asked.
+
+    A part is sure on its own, or when the whole message is sure of the same
+    answer; with one sure part, a part on another topic that is fairly sure
+    joins it.
+    """
+    whole = answer_label(message) if _confidence(message) >= MIN_CLAUSE_CONFIDENCE else None
+    sure = [
+        c for c in clauses if answer_label(c) and (_confidence(c) >= MIN_CLAUSE_CONFIDENCE or answer_label(c) == whole)
+    ]
+    if len({answer_label(c) for c in sure}) == 1:
+        sure_label = answer_label(sure[0])
+        partners = [
+            c for c in clauses if answer_label(c) not in (None, sure_label) and _confidence(c) >= MIN_PARTNER_CONFIDENCE
+        ]
+        if partners:
+            best = max(partners, key=_confidence)
+            sure = [c for c in clauses if c is best or any(c is s for s in sure)]
+    found: List[Message] = []
+    for clause in sure:
+        if answer_label(clause) not in [answer_label(f) for f in found]:
+            found.append(clause)
+    return found
 
 
 def _intent(message: Message) -> Optional[Text]:

@@ -268,3 +268,52 @@ from components.questions import clauses, with_antecedents  # noqa: E402
 )
 def test_a_compound_message_is_split_into_its_questions(text, parts):
     assert with_antecedents(clauses(text)) == parts
+
+
+def _classified(label, confidence):
+    """Return a message classified as `label` (`faq/what_is`) with `confidence` for intent and topic."""
+    from rasa.shared.nlu.training_data.message import Message
+
+    intent = label.split("/")[0] if label else "nlu_fallback"
+    selector = {intent: {"response": {"intent_response_key": label, "confidence": confidence}}} if label else {}
+    return Message(
+        data={"text": label or "?", "intent": {"name": intent, "confidence": 1.0}, "response_selector": selector}
+    )
+
+
+@pytest.mark.parametrize(
+    "whole, parts, answered",
+    [
+        # two sure parts on two topics: both, in the order asked
+        (("faq/what_is", 0.9), [("faq/what_is", 0.95), ("faq/how_it_works", 0.9)], ["faq/what_is", "faq/how_it_works"]),
+        # one sure part and a fairly sure one on another topic: both
+        (
+            ("faq/what_is", 0.7),
+            [("faq/what_is", 0.95), ("faq/side_effects_safety", 0.7)],
+            ["faq/what_is", "faq/side_effects_safety"],
+        ),
+        # the fairly sure part comes first: the order asked is kept
+        (
+            ("faq/conditions_treated", 0.9),
+            [("faq/conditions_treated", 0.75), ("handoff/health_conditions", 0.9)],
+            ["faq/conditions_treated", "handoff/health_conditions"],
+        ),
+        # no part sure, but the whole message is sure of one part's answer: that part anchors the other
+        (
+            ("handoff/not_covered", 0.86),
+            [("faq/what_is", 0.67), ("handoff/not_covered", 0.66)],
+            ["faq/what_is", "handoff/not_covered"],
+        ),
+        # one sure part, the other too vague to answer alone: one answer
+        (("faq/what_is", 0.9), [("faq/what_is", 0.95), ("handoff/price", 0.5)], ["faq/what_is"]),
+        # nothing sure anywhere: no part is answered
+        (("faq/benefits", 0.5), [("faq/benefits", 0.7), ("faq/how_it_works", 0.7)], []),
+        # both parts on the same topic: one answer
+        (("faq/benefits", 1.0), [("faq/benefits", 0.84), ("faq/benefits", 1.0)], ["faq/benefits"]),
+    ],
+)
+def test_the_parts_answered_are_the_sure_ones_and_their_partner(whole, parts, answered):
+    from components.questions import _answered_clauses, answer_label
+
+    found = _answered_clauses(_classified(*whole), [_classified(*part) for part in parts])
+    assert [answer_label(f) for f in found] == answered
