@@ -64,7 +64,7 @@ run: $(MODEL) web ## Install, train if needed, start the action server, Rasa (RE
 	SANIC_HOST=$(ACTION_HOST) $(BIN)/python -m actions --port $(ACTION_PORT) & \
 	$(RASA) run --model $(MODEL) --port $(RASA_PORT) --credentials credentials.yml \
 		--endpoints endpoints.yml --cors "$${CORS_ORIGINS:-http://localhost:8080}" $(RASA_API_FLAGS) & \
-	$(BIN)/python web/serve.py --port 8080 --rasa-url http://localhost:$(RASA_PORT) --quiet & \
+	$(BIN)/python -m web.serve --port 8080 --rasa-url http://localhost:$(RASA_PORT) --quiet & \
 	echo "Rasa: http://localhost:$(RASA_PORT)  (REST: /webhooks/rest/webhook)  actions: http://localhost:$(ACTION_PORT)"; \
 	echo "Demo page: http://localhost:8080/"; \
 	wait -n; status=$$?; \

@@ -3,8 +3,9 @@
 The same server also serves the front desk's /frontdesk endpoint (frontdesk/api.py).
 
 Takes the same options as `rasa run actions` (see `python -m actions --help`).
+Serves every clinic of the clinics folder; CLINIC_ID is the default one.
 Exits with status 2 and a one-line message when the profile chosen by
-CLINIC_ID is missing or malformed, instead of failing on the first message.
+CLINIC_ID, or any profile of the folder, is missing or malformed, instead of failing on the first message.
 `python -m actions --check` only checks the profile (`make run` does first).
 """
 
@@ -16,14 +17,15 @@ from rasa_sdk.endpoint import create_argument_parser
 from rasa_sdk.plugin import plugin_manager
 
 from actions.access import ActionServerTokenPlugin
-from actions.config import current_profile, settings
+from actions.config import all_profiles, current_profile, settings
 from frontdesk.api import FrontDeskPlugin
 from shared.clinic import ClinicProfile, ProfileError, clinics_folder
 
 
 def checked_profile() -> Optional[ClinicProfile]:
-    """Return the clinic profile chosen by CLINIC_ID, or None after saying in one line why it cannot be used."""
+    """Return the default clinic's profile (CLINIC_ID) after checking every profile, or None after saying why not."""
     try:
+        all_profiles()
         return current_profile()
     except ProfileError as error:
         print(f"actions: cannot start: {error}", file=sys.stderr)
@@ -42,7 +44,9 @@ def main() -> int:
     profile = checked_profile()
     if profile is None:
         return 2
-    print(f"actions: serving clinic '{profile.id}' ({profile.name})", file=sys.stderr)
+    others = sorted(set(all_profiles()) - {profile.id})
+    also = f", and {', '.join(others)}" if others else ""
+    print(f"actions: serving clinic '{profile.id}' ({profile.name}) by default{also}", file=sys.stderr)
     args.actions = args.actions or "actions"
     plugin_manager().register(FrontDeskPlugin())
     plugin_manager().register(ActionServerTokenPlugin())

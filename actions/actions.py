@@ -9,7 +9,7 @@ from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SessionSt
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.callback import pending_question
-from actions.config import current_profile
+from actions.config import profile_of
 from actions.topics import topic_titles
 
 FAQ = "faq"
@@ -30,8 +30,8 @@ class ActionSessionStart(Action):
         return "action_session_start"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> List[EventType]:
-        """Set the clinic's slots (name, which contact details it has) and say the notice."""
-        profile = current_profile()
+        """Set the clinic's slots (its id, name and contact details) and say the notice."""
+        profile = profile_of(tracker)
         dispatcher.utter_message(response="utter_notice", clinic_name=profile.name)
         slots = [SlotSet(name, value) for name, value in profile.session_slots().items()]
         return [SessionStarted(), *slots, ActionExecuted("action_listen")]
@@ -46,7 +46,7 @@ class ActionClinicContact(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> List[EventType]:
         """Say the clinic's contact details, offer a callback and remember the unanswered question."""
-        dispatcher.utter_message(text=current_profile().contact_text())
+        dispatcher.utter_message(text=profile_of(tracker).contact_text())
         dispatcher.utter_message(response="utter_offer_callback")
         return [SlotSet("pending_question", pending_question(tracker))]
 

@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import contact_details as check
-from actions.config import current_profile, settings
+from actions.config import profile_of, settings
 from frontdesk.notify import notify_pending
 from frontdesk.store import NewRequest, store_for
 
@@ -162,7 +162,7 @@ class ActionSubmitCallback(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> List[EventType]:
         """Confirm a stored request, or say why nothing was stored."""
-        profile = current_profile()
+        profile = profile_of(tracker)
         status = tracker.get_slot("callback_status")
         if status == "emergency":
             dispatcher.utter_message(response="utter_emergency")

@@ -9,7 +9,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Dict, Optional
 
-from shared.clinic import CLINIC_ID, DEFAULT_CLINIC_ID, PROJECT_ROOT, ClinicProfile, clinic_file, profile_at
+from rasa_sdk import Tracker
+
+from shared.clinic import (
+    CLINIC_ID,
+    DEFAULT_CLINIC_ID,
+    PROJECT_ROOT,
+    ClinicProfile,
+    clinic_file,
+    clinic_profiles,
+    conversation_clinic,
+    profile_at,
+)
 
 
 @dataclass(frozen=True)
@@ -91,5 +102,16 @@ def _per_clinic(prefix: str) -> Dict[str, str]:
 
 
 def current_profile() -> ClinicProfile:
-    """Return the profile chosen by CLINIC_ID (read once per process)."""
+    """Return the profile chosen by CLINIC_ID, the default clinic (read once per process)."""
     return profile_at(settings().clinic_file)
+
+
+def profile_of(tracker: Tracker) -> ClinicProfile:
+    """Return the profile of the conversation's clinic (set at its session start; CLINIC_ID if it names none)."""
+    clinic_id = conversation_clinic(tracker.get_slot, settings().clinic_id)
+    return profile_at(clinic_file(clinic_id, settings().clinics_dir))
+
+
+def all_profiles() -> Dict[str, ClinicProfile]:
+    """Return every clinic's profile in the clinics folder (ProfileError for the first that cannot be used)."""
+    return clinic_profiles(settings().clinics_dir)

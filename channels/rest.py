@@ -15,7 +15,8 @@ messages) are the same as with Rasa's own ``rest`` channel. Differences from
   missing, empty or non-string ``sender`` (400) or one longer than 255
   characters (400), a missing, non-string or empty/whitespace-only
   ``message`` (400), one longer than ``MAX_MESSAGE_CHARS`` (413), and
-  ``metadata`` that is not an object (400).
+  ``metadata`` that is not an object (400), and a ``metadata.clinic_id`` that
+  names no clinic of this deployment (400, nothing stored; ``server.clinics``).
 - **No message text in the logs.** Rasa's channel logs the whole message at
   ERROR level when handling it fails; here only the error's type is logged.
 - **A failure while handling the message is a 503** (``{"error": ...}``, try
@@ -52,6 +53,7 @@ from sanic.response import HTTPResponse
 
 from rasa_patches import action_fallback
 from server import admission
+from server.clinics import clinic_error
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +105,9 @@ def parse_request(request: Request) -> Tuple[Text, Text, Optional[Dict[Text, Any
     input_channel = body.get("input_channel")
     if input_channel is not None and not isinstance(input_channel, str):
         raise BadRequest(400, "'input_channel' must be a string")
+    unknown = clinic_error(metadata)
+    if unknown:
+        raise BadRequest(400, unknown)
     return sender, message, metadata, input_channel
 
 

@@ -4,20 +4,26 @@ SMS has no buttons: Rasa's Twilio channel would send each button as its own
 message showing its payload ("1: Does it hurt? (/faq/does_it_hurt)"). This
 channel sends one message with numbered choices and turns a reply of "2" into
 the second button's payload, so "Did you mean...?" and the callback offer work
-by text message. Turn it on in credentials.yml (see README, "Messaging channels").
+by text message. The clinic of a conversation is the one whose profile lists
+the number the patient texted (`sms_numbers`). Turn it on in credentials.yml
+(see README, "Messaging channels").
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from functools import lru_cache
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.twilio import TwilioInput, TwilioOutput
 from sanic import Blueprint
+from sanic.request import Request
 
 from server import admission
 from server.responses import response_text
+from server.settings import settings
+from shared.clinic import METADATA_KEY, clinic_profiles
 
 MAX_SENDERS = 10_000  # remembered pending choices (oldest forgotten first)
 
@@ -80,6 +86,12 @@ class SmsOutput(TwilioOutput):
         await self.send_text_message(recipient_id, numbered(text, buttons, self.prompt))
 
 
+@lru_cache(maxsize=4)
+def clinic_by_number(clinics_dir: str) -> Dict[Text, Text]:
+    """Return {texted number: clinic id} from the profiles' `sms_numbers` (read once per process)."""
+    return {number: p.id for p in clinic_profiles(clinics_dir).values() for number in p.sms_numbers}
+
+
 class SmsInput(TwilioInput):
     """Twilio input that understands a number as a choice from the last message."""
 
@@ -105,6 +117,12 @@ class SmsInput(TwilioInput):
             self.app = app  # its model's domain has the prompt after numbered choices
 
         return blueprint
+
+    def get_metadata(self, request: Request) -> Dict[Text, Any]:
+        """Name the clinic whose profile lists the number the patient texted (`To`); none: the default clinic."""
+        number = (request.form.get("To") or "").removeprefix("whatsapp:")
+        clinic_id = clinic_by_number(settings().clinics_dir).get(number)
+        return {METADATA_KEY: clinic_id} if clinic_id else {}
 
     def get_output_channel(self) -> SmsOutput:
         """Return the numbered-choices output, ending them with domain.yml's prompt."""

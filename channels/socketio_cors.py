@@ -22,6 +22,9 @@ the events and payloads are unchanged for clients. Three differences from
    ("Passing coroutines is forbidden"), so an upgrade to WebSocket breaks the
    connection. The server offers only the HTTP long-polling transport, which
    every socket.io client supports.
+
+A message whose ``metadata.clinic_id`` names no clinic of this deployment is
+not handled: the socket gets a ``clinic_error`` event, which the widget shows.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from socketio.exceptions import ConnectionRefusedError
 
 from channels.rest import MAX_MESSAGE_CHARS
 from server import admission
+from server.clinics import CLINIC_ERROR_EVENT, clinic_error
 from server.responses import response_text
 from server.settings import settings
 
@@ -169,6 +173,11 @@ class SocketIOCorsInput(SocketIOInput):
                     metadata = {}
             if not isinstance(metadata, dict):
                 metadata = {}
+            unknown = clinic_error(metadata)
+            if unknown:  # shown by the widget to the web person; nothing is stored
+                logger.warning("socket.io: refused a message: %s", unknown)
+                await sio.emit(CLINIC_ERROR_EVENT, {"error": unknown}, room=sid, namespace=self.namespace)
+                return
             message = UserMessage(
                 text,
                 output_channel,

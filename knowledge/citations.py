@@ -1,17 +1,20 @@
-"""Draft and check a clinic's citations: which sentences of its own page support each FAQ topic.
+"""Draft and check a clinic's citations, and read its answers: each sentence said rests on its own page.
 
 A clinic's page is the file its profile names as ``source``, in
 ``knowledge/seeds/`` (the shared seed pages) or ``knowledge/pages/``. A
 citations file (``knowledge/citations/<clinic_id>.yml``) lists, per FAQ topic
-of ``knowledge/topics.yml``, quotes from that page, each verbatim.
+of ``knowledge/topics.yml``, the sentences the assistant says (``say``), each
+with the sentence of the page it rests on (``quote``, verbatim). The Rasa
+server answers a clinic's patients with them (``server/clinic_nlg.py``).
 
-``draft`` proposes them: it splits the page into sentences and ranks them for
-each topic with the sentence encoder (cosine similarity to the topic's title,
-its general answer and the sentences already cited for it from the seed
-pages), keeps up to ``MAX_QUOTES`` at or above ``MIN_SIMILARITY``, and lists
-the topics the page does not cover. A person reviews the draft (see the
-README's "Add a clinic"). ``check`` refuses a quote that is not verbatim in
-the page and a topic that does not exist, naming the file and line to fix.
+``draft`` proposes the quotes: it splits the page into sentences and ranks
+them for each topic with the sentence encoder (cosine similarity to the
+topic's title and question, and the quotes and answers of the clinics already reviewed), keeps up to
+``MAX_QUOTES`` at or above ``MIN_SIMILARITY``, and lists the topics the page
+does not cover. A person reviews the draft and writes the sentences to say
+(see the README's "Add a clinic"). ``check`` refuses a quote that is not
+verbatim in the page, a topic that does not exist and a reviewed quote without
+its sentence, naming the file and line to fix.
 """
 
 from __future__ import annotations
@@ -76,15 +79,41 @@ def sentences(text: str) -> List[str]:
     return found
 
 
-def topic_references() -> Dict[str, List[str]]:
-    """Return, per FAQ topic, the texts that say what it is about: title, general answer, seed quotes."""
+def items_of(entry) -> List[dict]:
+    """Return a topic's items as `{"quote": ..., "say": ...}` (a draft may list bare quotes)."""
+    return [item if isinstance(item, dict) else {"quote": item} for item in entry or []]
+
+
+def reviewed_files(folder: Path = CITATIONS) -> List[Path]:
+    """Return the reviewed citations files of a folder (not the drafts)."""
+    return sorted(p for p in Path(folder).glob("*.yml") if not p.name.endswith(".draft.yml"))
+
+
+def answers_in(path: Path) -> Tuple[str, Dict[str, str]]:
+    """Return the clinic of a reviewed citations file and its answer per topic (its `say` sentences, joined)."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    if data.get("reviewed") is not True:
+        raise CitationError(f"{path} is not reviewed: review it and set `reviewed: true`")
+    answers = {}
+    for topic, entry in (data.get("topics") or {}).items():
+        said = [str(item.get("say") or "").strip() for item in items_of(entry)]
+        if not all(said):
+            raise CitationError(f"{path}: topic {topic} has a quote without the sentence to say (`say`)")
+        answers[topic] = " ".join(said)
+    return data["clinic"], answers
+
+
+def topic_references(folder: Path = CITATIONS) -> Dict[str, List[str]]:
+    """Return, per FAQ topic, what says what it is about: title, question, reviewed clinics' quotes and answers."""
     topics = yaml.safe_load(TOPICS_FILE.read_text(encoding="utf-8"))["topics"]
-    responses = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))["responses"]
-    references = {}
-    for topic, entry in topics.items():
-        texts = [entry["title"]] + [v["text"] for v in responses.get(f"utter_faq/{topic}", []) if v.get("text")]
-        texts += [quote for source in entry.get("sources", []) for quote in source.get("quotes", [])]
-        references[topic] = texts
+    references = {topic: [entry["title"], entry.get("asks") or entry["title"]] for topic, entry in topics.items()}
+    for path in reviewed_files(folder):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for topic, entry in (data.get("topics") or {}).items():
+            if topic in references:
+                items = items_of(entry)
+                references[topic] += [item["quote"] for item in items if item.get("quote")]
+                references[topic] += [" ".join(item.get("say") or "" for item in items)]  # the answer as said
     return references
 
 
@@ -119,8 +148,10 @@ def draft_text(profile: ClinicProfile, page: Path, proposals: Dict[str, List[Pro
         f"# DRAFT citations for {profile.name} ({profile.id}), from {page.name}.",
         "# Proposed by `python -m knowledge draft`: the sentence encoder ranked the page's",
         "# sentences for each topic. REVIEW EVERY QUOTE: keep only those that really say",
-        "# what the topic's answer says for this clinic, delete the others, delete a topic",
-        "# the page does not really cover, then set `reviewed: true` and run",
+        "# what the topic's answer says for this clinic, delete the others, move a topic",
+        "# the page does not really cover to `not_covered`; write for each quote kept the",
+        "# sentence the assistant says (`say`: plain words, grade 8 or below, nothing the",
+        "# quote does not say); then set `reviewed: true`, save as <clinic_id>.yml and run",
         "# `python -m knowledge check`.",
         "version: 1",
         f"clinic: {profile.id}",
@@ -132,7 +163,8 @@ def draft_text(profile: ClinicProfile, page: Path, proposals: Dict[str, List[Pro
         lines.append(f"  {topic}:")
         for proposal in chosen:
             quoted = json.dumps(proposal.sentence, ensure_ascii=False)  # JSON strings are YAML
-            lines.append(f"    - {quoted}  # similarity {proposal.similarity:.2f}")
+            lines.append(f"    - quote: {quoted}  # similarity {proposal.similarity:.2f}")
+            lines.append('      say: ""  # the plain-language sentence the assistant says from this quote')
     lines.append("# Topics this page does not cover (the reply says so and hands over):")
     lines.append("not_covered: [" + ", ".join(missing) + "]")
     return "\n".join(lines) + "\n"
@@ -155,13 +187,17 @@ def check_file(path: Path, clinics_dir: Optional[str] = None, folders: Sequence[
     page_text = " ".join(page.read_text(encoding="utf-8").split())
     known = set(yaml.safe_load(TOPICS_FILE.read_text(encoding="utf-8"))["topics"])
     problems = []
-    for topic, quotes in (data.get("topics") or {}).items():
+    reviewed = data.get("reviewed") is True
+    for topic, entry in (data.get("topics") or {}).items():
         if topic not in known:
             problems.append(f"{line_of(f'{topic}:')}: no FAQ topic '{topic}' (see knowledge/topics.yml)")
             continue
-        for quote in quotes or []:
+        for item in items_of(entry):
+            quote = item.get("quote")
             if not isinstance(quote, str) or " ".join(quote.split()) not in page_text:
                 problems.append(f"{line_of(str(quote)[:40])}: not verbatim in {page.name}: {quote!r}")
+            elif reviewed and not str(item.get("say") or "").strip():
+                problems.append(f"{line_of(quote[:40])}: reviewed, but no sentence to say (`say`) for this quote")
     for topic in data.get("not_covered") or []:
         if topic not in known:
             problems.append(f"{line_of('not_covered')}: no FAQ topic '{topic}' in not_covered")

@@ -58,7 +58,7 @@ from rasa.shared.core.events import ActiveLoop, BotUttered, Event, SlotSet, User
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 
 from server.settings import settings
-from shared.clinic import ClinicProfile, profile_at
+from shared.clinic import ClinicProfile, clinic_file, conversation_clinic, profile_at
 
 if TYPE_CHECKING:
     from rasa.core.channels.channel import OutputChannel
@@ -72,10 +72,11 @@ logger = logging.getLogger(__name__)
 NO_SORRY = {"action_clinic_contact"}
 
 
-def _profile() -> Optional[ClinicProfile]:
-    """Return the clinic profile of this Rasa server, or None (logged) if it cannot be read."""
+def _profile(tracker: "DialogueStateTracker") -> Optional[ClinicProfile]:
+    """Return the profile of the conversation's clinic, or None (logged) if it cannot be read."""
     try:
-        return profile_at(settings().clinic_file)
+        clinic_id = conversation_clinic(tracker.get_slot, settings().clinic_id)
+        return profile_at(clinic_file(clinic_id, settings().clinics_dir))
     except Exception as error:  # noqa: BLE001 - any failure means "no profile"
         logger.error("Fallback: cannot read the clinic profile (%s)", type(error).__name__)
         return None
@@ -305,7 +306,7 @@ class RemoteActionWithFallback(RemoteAction):
         domain: "Domain",
     ) -> List[Event]:
         """Return the events the action server could not give: see the module docstring."""
-        profile = _profile()
+        profile = _profile(tracker)
         if self.name() == ACTION_SESSION_START_NAME:
             if profile:
                 notice = await _say(nlg, "utter_notice", tracker, output_channel, clinic_name=profile.name)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from shared.clinic import DEFAULT_CLINIC_ID, clinic_file
+from shared.clinic import DEFAULT_CLINIC_ID, PROJECT_ROOT, clinic_file
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +24,8 @@ class Settings:
     # The clinic whose profile is said when the action server cannot be reached (CLINIC_ID, CLINICS_DIR).
     clinic_id: str
     clinics_dir: str
+    # Each clinic's reviewed answers (CITATIONS_DIR, default knowledge/citations/).
+    citations_dir: Path
     # Web pages allowed to open the socket.io chat (comma-separated origins).
     cors_origins: str
     # Messages answered at once in this process; the others wait in order.
@@ -54,12 +56,18 @@ def _positive(name: str, default: float, kind: type) -> float:
     return value
 
 
+def _folder(value: str) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     """Return the settings (read once per process)."""
     return Settings(
         clinic_id=os.environ.get("CLINIC_ID") or DEFAULT_CLINIC_ID,
         clinics_dir=os.environ.get("CLINICS_DIR") or "",
+        citations_dir=_folder(os.environ.get("CITATIONS_DIR") or "knowledge/citations"),
         cors_origins=os.environ.get("CORS_ORIGINS") or DEFAULT_ORIGINS,
         max_concurrent_messages=int(_positive("MAX_CONCURRENT_MESSAGES", DEFAULT_CONCURRENT_MESSAGES, int)),
         action_server_timeout=_positive("ACTION_SERVER_TIMEOUT", DEFAULT_ACTION_TIMEOUT, float),

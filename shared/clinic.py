@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import jsonschema
 import yaml
@@ -19,6 +19,11 @@ import yaml
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CLINIC_ID = "apollo_calgary"
 DEFAULT_CLINICS_DIR = PROJECT_ROOT / "clinics"
+# The conversation's clinic: a slot set at the session start from the first
+# message's metadata (`{"clinic_id": ...}`), which Rasa keeps in this slot.
+CLINIC_SLOT = "clinic_id"
+METADATA_KEY = "clinic_id"
+SESSION_METADATA_SLOT = "session_started_metadata"
 # A clinic id names a file in the clinics folder, never a path.
 CLINIC_ID = re.compile(r"[a-z0-9_]+")
 
@@ -39,6 +44,8 @@ SCHEMA = {
         "booking_url": {"type": "string", "pattern": r"^https?://\S+$"},
         "website": {"type": "string", "pattern": r"^https?://\S+$"},
         "source": {"type": "string"},
+        # The clinic's numbers that patients text (Twilio's `To`, with or without `whatsapp:`).
+        "sms_numbers": {"type": "array", "items": {"type": "string", "pattern": r"^\+[0-9]{7,15}$"}},
     },
 }
 
@@ -62,10 +69,13 @@ class ClinicProfile:
     booking_url: Optional[str] = None
     website: Optional[str] = None
     source: Optional[str] = None
+    sms_numbers: Tuple[str, ...] = ()
 
     def session_slots(self) -> Dict[str, Any]:
         """Return the slots a session starts with: the clinic's name and which contact details it has."""
         return {
+            "clinic_id": self.id,
+            "clinic_contact": self.contact_text(),
             "clinic_name": self.name,
             "clinic_has_hours": bool(self.hours),
             "clinic_has_contact": bool(self.phone or self.email or self.booking_url or self.website),
@@ -119,6 +129,7 @@ def load_profile(path: Path) -> ClinicProfile:
     if data["id"] != Path(path).stem:
         raise ProfileError(f"clinic profile {path} has id '{data['id']}', expected '{Path(path).stem}'")
     data.pop("version")
+    data["sms_numbers"] = tuple(data.get("sms_numbers") or ())
     return ClinicProfile(**data)
 
 
@@ -136,7 +147,19 @@ def clinics_folder(clinics_dir: Optional[str]) -> Path:
     return folder if folder.is_absolute() else PROJECT_ROOT / folder
 
 
-@lru_cache(maxsize=8)
+def conversation_clinic(get_slot: Callable[[str], Any], default: str) -> str:
+    """Return the clinic of a conversation: its `clinic_id` slot, else its first message's metadata, else `default`."""
+    metadata = get_slot(SESSION_METADATA_SLOT)
+    named = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
+    return get_slot(CLINIC_SLOT) or named or default
+
+
+def clinic_profiles(clinics_dir: Optional[str]) -> Dict[str, ClinicProfile]:
+    """Return every profile of the clinics folder by id (ProfileError for the first one that cannot be used)."""
+    return {path.stem: load_profile(path) for path in sorted(clinics_folder(clinics_dir).glob("*.yml"))}
+
+
+@lru_cache(maxsize=64)
 def profile_at(path: Path) -> ClinicProfile:
     """Return the profile in `path`, read once per process."""
     return load_profile(path)

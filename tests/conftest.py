@@ -98,6 +98,7 @@ def make_tracker() -> Callable[..., Tracker]:
         response_selector: Optional[Dict[str, Any]] = None,
         text: str = "hello",
         clarify_topics: Optional[List[str]] = None,
+        slots: Optional[Dict[str, Any]] = None,
     ) -> Tracker:
         latest = {
             **({"clarify_topics": clarify_topics} if clarify_topics is not None else {}),
@@ -107,7 +108,7 @@ def make_tracker() -> Callable[..., Tracker]:
             "entities": [],
             "response_selector": response_selector or {},
         }
-        return Tracker("test-user", {}, latest, [], False, None, {}, "action_listen")
+        return Tracker("test-user", dict(slots or {}), latest, [], False, None, {}, "action_listen")
 
     return build
 

@@ -10,9 +10,11 @@ from rasa_sdk.events import ActionExecuted, FollowupAction, SessionStarted, Slot
 
 from actions.actions import ActionClarify, ActionClinicContact, ActionSessionStart
 from actions.callback import FORM_SLOTS
+from shared.clinic import load_profile
 from tests.conftest import run, said
 
-ACTIONS = Path(__file__).resolve().parents[1] / "actions"
+ROOT = Path(__file__).resolve().parents[1]
+ACTIONS = ROOT / "actions"
 
 
 def texts(dispatcher, domain):
@@ -45,8 +47,11 @@ def test_session_start_names_the_clinic_and_shows_the_notice(
 ):
     use_clinic(clinic_id)
     events = run(ActionSessionStart(), dispatcher, make_tracker(), domain)
+    contact = load_profile(ROOT / "clinics" / f"{clinic_id}.yml").contact_text()
     assert events == [
         SessionStarted(),
+        SlotSet("clinic_id", clinic_id),
+        SlotSet("clinic_contact", contact),
         SlotSet("clinic_name", name),
         SlotSet("clinic_has_hours", False),  # neither seed page gives opening hours
         SlotSet("clinic_has_contact", has_contact),
@@ -57,6 +62,36 @@ def test_session_start_names_the_clinic_and_shows_the_notice(
     [notice] = texts(dispatcher, domain)
     assert name in notice
     assert "not medical advice" in notice and "911" in notice
+
+
+@pytest.mark.parametrize(
+    "slots, expected",
+    [
+        ({"session_started_metadata": {"clinic_id": "dynamic_okotoks"}}, "dynamic_okotoks"),  # named in the metadata
+        ({"session_started_metadata": {"channel": "x"}}, "apollo_calgary"),  # metadata without a clinic: the default
+        ({}, "apollo_calgary"),  # no metadata at all: the default (CLINIC_ID)
+    ],
+)
+def test_session_start_takes_the_clinic_from_the_first_messages_metadata(
+    dispatcher, make_tracker, domain, slots, expected
+):
+    events = run(ActionSessionStart(), dispatcher, make_tracker(slots=slots), domain)
+    assert SlotSet("clinic_id", expected) in events
+
+
+@pytest.mark.parametrize(
+    "clinic_id, says, never",
+    [
+        ("dynamic_okotoks", "Steve Hansen", "info@apollophysioyyc.com"),  # Dynamic's contact person, not Apollo's email
+        ("apollo_calgary", "info@apollophysioyyc.com", "Steve Hansen"),  # and the other way round
+    ],
+)
+def test_a_hand_off_gives_the_conversations_clinic_not_the_default(
+    dispatcher, make_tracker, domain, clinic_id, says, never
+):
+    run(ActionClinicContact(), dispatcher, make_tracker(intent="handoff", slots={"clinic_id": clinic_id}), domain)
+    said = " ".join(texts(dispatcher, domain))
+    assert says in said and never not in said
 
 
 def test_default_clinic_is_apollo(dispatcher, make_tracker, domain):

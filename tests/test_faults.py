@@ -21,11 +21,12 @@ import pytest
 import yaml
 
 from tests.live import DOMAIN_FILE
+from tests.replies import clinic_said
 
 pytestmark = pytest.mark.model
 
 DOMAIN = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))
-HURTS = DOMAIN["responses"]["utter_faq/does_it_hurt"][0]["text"]
+HURTS = clinic_said("utter_faq/does_it_hurt")
 PRICE = DOMAIN["responses"]["utter_handoff/price"][0]["text"]
 CONTACT = (
     "The team at Apollo Physiotherapy Massage and Chiro (NE Calgary, Alberta) can help: "

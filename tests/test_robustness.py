@@ -20,11 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.live import ALLOWED_ORIGIN, DOMAIN_FILE
+from tests.replies import clinic_said
 
 pytestmark = pytest.mark.model
 
 DOMAIN = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))
-HURTS = DOMAIN["responses"]["utter_faq/does_it_hurt"][0]["text"]
+HURTS = clinic_said("utter_faq/does_it_hurt")
 ENGLISH_ONLY = DOMAIN["responses"]["utter_other_language"][0]["text"]
 CLINIC_EMAIL = "info@apollophysioyyc.com"  # clinics/apollo_calgary.yml, the default clinic
 TOO_LONG = "Sorry, that message is too long for me."

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.replies import clinic_said
 from tests.servers import action_server, rasa_server, say
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -15,7 +16,7 @@ TRANSCRIPT = ROOT / "var" / "transcript.md"
 
 
 def response_text(name: str) -> str:
-    return DOMAIN["responses"][name][0]["text"]
+    return clinic_said(name) if name.startswith("utter_faq/") else DOMAIN["responses"][name][0]["text"]
 
 
 @pytest.fixture(scope="module")

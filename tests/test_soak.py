@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from tests.live import DOMAIN_FILE, rss_kib
+from tests.replies import clinic_said
 
 pytestmark = [pytest.mark.model, pytest.mark.soak]
 
@@ -34,7 +35,7 @@ DOMAIN = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))
 
 
 def said(response: str) -> str:
-    return DOMAIN["responses"][response][0]["text"].replace("{clinic_name}", CLINIC)
+    return clinic_said(response)
 
 
 # What a patient says, and what the bot must answer. The first message also gets the notice.

@@ -1,8 +1,11 @@
-"""Serve the demo clinic page and the widget: `python web/serve.py [--port 8080]`.
+"""Serve the demo clinic pages and the widget: `python -m web.serve [--port 8080]` from the project folder.
 
-Python standard library only. Serves the files in web/ and nothing else: no
-directory listings, no dotfiles, no node_modules/, not this script nor the npm
-files. `make web` copies the socket.io client to web/widget/vendor/ first.
+Serves the files in web/ and nothing else: no directory listings, no
+dotfiles, no node_modules/, not this script nor the npm files. `make web`
+copies the socket.io client to web/widget/vendor/ first. Each clinic of the
+clinics folder (CLINICS_DIR, default clinics/) has a demo page at
+`/clinics/<clinic_id>/`, made from web/clinic.html and its profile (read with
+`shared.clinic`, so a new profile gets a page without a restart).
 
 `--rasa-url URL` rewrites the demo snippet's data-server-url
 (http://localhost:5005) in the HTML pages, for a Rasa server on another port.
@@ -12,16 +15,22 @@ from __future__ import annotations
 
 import argparse
 import functools
+import html
 import io
+import os
+import re
 import sys
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from shared.clinic import ProfileError, clinic_file, load_profile
+
 WEB = Path(__file__).resolve().parent
 DEMO_RASA_URL = "http://localhost:5005"
-HIDDEN_FILES = {"serve.py", "package.json", "package-lock.json"}
+HIDDEN_FILES = {"serve.py", "package.json", "package-lock.json", "clinic.html"}
+CLINIC_PAGE = re.compile(r"^/clinics/([a-z0-9_]+)/?$")
 
 
 class Handler(SimpleHTTPRequestHandler):
@@ -47,7 +56,31 @@ class Handler(SimpleHTTPRequestHandler):
             return (target / "index.html").is_file()
         return target.is_file() and WEB in target.parents
 
+    def clinic_page(self, clinic_id: str):
+        """Return the demo page of a clinic of the clinics folder (404 for any other id)."""
+        try:
+            profile = load_profile(clinic_file(clinic_id, os.environ.get("CLINICS_DIR")))
+        except ProfileError:
+            self.send_error(HTTPStatus.NOT_FOUND, "No such clinic")
+            return None
+        fields = {"id": profile.id, "name": profile.name, "location": profile.location}
+        page = (WEB / "clinic.html").read_text(encoding="utf-8")
+        for key, value in fields.items():
+            page = page.replace("{" + key + "}", html.escape(value))
+        return self._html(page.replace(DEMO_RASA_URL, self.rasa_url))
+
+    def _html(self, text: str):
+        body = text.encode()
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
+
     def send_head(self):  # noqa: D102 (see SimpleHTTPRequestHandler)
+        clinic = CLINIC_PAGE.match(unquote(urlsplit(self.path).path))
+        if clinic:
+            return self.clinic_page(clinic.group(1))
         if not self._allowed():
             self.send_error(HTTPStatus.NOT_FOUND, "Not found")
             return None
@@ -57,12 +90,7 @@ class Handler(SimpleHTTPRequestHandler):
                 return super().send_head()  # redirect to the trailing slash
             path = path / "index.html"
         if path.suffix == ".html" and self.rasa_url != DEMO_RASA_URL:
-            body = path.read_text(encoding="utf-8").replace(DEMO_RASA_URL, self.rasa_url).encode()
-            self.send_response(HTTPStatus.OK)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            return io.BytesIO(body)
+            return self._html(path.read_text(encoding="utf-8").replace(DEMO_RASA_URL, self.rasa_url))
         return super().send_head()
 
     def end_headers(self) -> None:

@@ -216,7 +216,8 @@ class Servers:
             "web",
             [
                 sys.executable,
-                str(ROOT / "web" / "serve.py"),
+                "-m",
+                "web.serve",
                 "--port",
                 str(self.web_port),
                 "--rasa-url",

@@ -4,6 +4,7 @@
  *
  *   <script src="https://YOUR-HOST/widget/dn-chat.js" defer
  *           data-server-url="https://assistant.example-clinic.ca"
+ *           data-clinic-id="example_physio"
  *           data-clinic-name="Example Physiotherapy"
  *           data-primary-color="#1f6f5c"></script>
  *
@@ -34,6 +35,7 @@
     typing: "The assistant is typing",
     offline: "Can't reach the assistant right now, retrying\u2026",
     refused: "The chat is not available on this page right now.",
+    clinicError: "This chat is not set up correctly for this clinic, so it cannot answer. For the website's administrator: ",
     online: "Connected again.",
     noReply: "No answer yet. Please try again in a moment.",
     footer: "General information, not medical advice. In an emergency, call 911."
@@ -56,6 +58,7 @@
     return {
       serverUrl: d.serverUrl,
       socketPath: d.socketPath,
+      clinicId: d.clinicId,
       clinicName: d.clinicName,
       title: d.title,
       primaryColor: d.primaryColor,
@@ -78,6 +81,7 @@
     var o = {
       serverUrl: (raw.serverUrl || defaultServerUrl()).replace(/\/+$/, ""),
       socketPath: raw.socketPath || "/socket.io/",
+      clinicId: raw.clinicId || "",
       clinicName: raw.clinicName || "",
       title: raw.title || TEXT.title,
       primaryColor: isColor(raw.primaryColor) ? raw.primaryColor : "#0b5c8a",
@@ -170,7 +174,8 @@
   function Widget(options) {
     this.o = options;
     this.store = pickStorage(options.storage);
-    this.key = "dn-chat:" + options.serverUrl;
+    // One conversation per assistant and clinic: two clinics' pages on one site never share one.
+    this.key = "dn-chat:" + options.serverUrl + (options.clinicId ? ":" + options.clinicId : "");
     this.state = this.load();
     this.pending = [];
     this.ready = false; // connected and in our session's room
@@ -400,6 +405,14 @@
 
     socket.on("bot_uttered", function (message) { self.receive(message); });
 
+    // The server does not serve the clinic named by data-clinic-id: say so, for the web person.
+    socket.on("clinic_error", function (data) {
+      var reason = (data && typeof data.error === "string") ? data.error : "unknown clinic";
+      self.hideTyping();
+      self.setStatus(TEXT.clinicError + reason + " (check data-clinic-id).", "error");
+      if (window.console) console.error("dn-chat: " + reason + " (data-clinic-id=" + self.o.clinicId + ")");
+    });
+
     socket.on("disconnect", function (reason) {
       self.ready = false;
       self.holding = false;
@@ -472,7 +485,9 @@
   };
 
   Widget.prototype.emitUser = function (payload) {
-    this.socket.emit("user_uttered", { message: payload, session_id: this.state.sessionId });
+    var data = { message: payload, session_id: this.state.sessionId };
+    if (this.o.clinicId) data.metadata = { clinic_id: this.o.clinicId }; // with every message
+    this.socket.emit("user_uttered", data);
     this.showTyping();
   };
 
