@@ -15,6 +15,7 @@ export CLINIC_ID          ?= apollo_calgary
 export CLINICS_DIR        ?= clinics
 export RASA_PORT          ?= 5005
 export ACTION_PORT        ?= 5055
+export WEB_PORT           ?= 8080
 export ACTION_SERVER_URL  ?= http://localhost:$(ACTION_PORT)/webhook
 # The action server listens on this address only (docs/security.md).
 export ACTION_HOST        ?= 127.0.0.1
@@ -62,11 +63,12 @@ run: $(MODEL) web ## Install, train if needed, start the action server, Rasa (RE
 	@$(BIN)/python -m actions --check  # a clinic profile that cannot be used: nothing starts
 	@trap 'kill 0' EXIT INT TERM; \
 	SANIC_HOST=$(ACTION_HOST) $(BIN)/python -m actions --port $(ACTION_PORT) & \
-	$(RASA) run --model $(MODEL) --port $(RASA_PORT) --credentials credentials.yml \
-		--endpoints endpoints.yml --cors "$${CORS_ORIGINS:-http://localhost:8080}" $(RASA_API_FLAGS) & \
-	$(BIN)/python -m web.serve --port 8080 --rasa-url http://localhost:$(RASA_PORT) --quiet & \
+	CORS_ORIGINS="$${CORS_ORIGINS:-http://localhost:$(WEB_PORT)}" \
+		$(RASA) run --model $(MODEL) --port $(RASA_PORT) --credentials credentials.yml \
+		--endpoints endpoints.yml --cors "$${CORS_ORIGINS:-http://localhost:$(WEB_PORT)}" $(RASA_API_FLAGS) & \
+	$(BIN)/python -m web.serve --port $(WEB_PORT) --rasa-url http://localhost:$(RASA_PORT) --quiet & \
 	echo "Rasa: http://localhost:$(RASA_PORT)  (REST: /webhooks/rest/webhook)  actions: http://localhost:$(ACTION_PORT)"; \
-	echo "Demo page: http://localhost:8080/"; \
+	echo "Demo pages: http://localhost:$(WEB_PORT)/ and /clinics/<clinic_id>/"; \
 	wait -n; status=$$?; \
 	echo "make run: a server stopped (exit $$status): stopping the others" >&2; \
 	exit $$status

@@ -253,8 +253,11 @@ class Servers:
             process.stop()
 
     # REST, to learn what the bot says (the tests then expect the same in the page)
-    def rest(self, message: str, sender: Optional[str] = None) -> List[Dict[str, Any]]:
-        body = json.dumps({"sender": sender or f"rest-{uuid.uuid4().hex}", "message": message})
+    def rest(self, message: str, sender: Optional[str] = None, clinic_id: Optional[str] = None) -> List[Dict[str, Any]]:
+        data: Dict[str, Any] = {"sender": sender or f"rest-{uuid.uuid4().hex}", "message": message}
+        if clinic_id:
+            data["metadata"] = {"clinic_id": clinic_id}
+        body = json.dumps(data)
         request = urllib.request.Request(
             f"{self.rasa_url}/webhooks/rest/webhook",
             data=body.encode(),
@@ -263,11 +266,11 @@ class Servers:
         with urllib.request.urlopen(request, timeout=60) as response:
             return json.loads(response.read())
 
-    def reply_to(self, message: str) -> List[Dict[str, Any]]:
-        """The bot's reply to `message` in a conversation that was opened with /greet."""
+    def reply_to(self, message: str, clinic_id: Optional[str] = None) -> List[Dict[str, Any]]:
+        """The bot's reply to `message` in a conversation (of this clinic) that was opened with /greet."""
         sender = f"rest-{uuid.uuid4().hex}"
-        self.rest("/greet", sender)
-        return self.rest(message, sender)
+        self.rest("/greet", sender, clinic_id)
+        return self.rest(message, sender, clinic_id)
 
 
 @pytest.fixture(scope="session")

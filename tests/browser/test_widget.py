@@ -105,7 +105,7 @@ def test_reload_keeps_history_and_session(page, servers, screenshot):
     expect_bot(page, greeting)
     ask(page, "does it hurt?")
     expect_bot(page, greeting + answer)
-    key = f"dn-chat:{servers.rasa_url}"
+    key = f"dn-chat:{servers.rasa_url}:apollo_calgary"  # one conversation per assistant and clinic
     session_before = page.evaluate("k => JSON.parse(localStorage.getItem(k)).sessionId", key)
     assert session_before
 
