@@ -1,4 +1,4 @@
-"""The SMS channel: buttons become numbered choices, and a number picks one."""
+"""The SMS channel without a server: numbered choices, replies through (a fake of) Twilio's API, the credentials."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ import asyncio
 
 import pytest
 import yaml
-from rasa.core.channels.channel import UserMessage
-from rasa.core.channels.twilio import TwilioInput
-from sanic import Blueprint
 
 from channels.sms import Choices, SmsInput, SmsOutput, numbered
+from tests.fake_twilio import FakeTwilio
 
 BUTTONS = [
     {"title": "Does it hurt?", "payload": "/faq/does_it_hurt"},
@@ -38,18 +36,22 @@ def test_the_channel_ends_numbered_choices_with_the_loaded_domains_prompt():
     assert SmsInput("AC123", "token", "+15875550100").get_output_channel().prompt is None  # no model yet
 
 
-def test_output_sends_one_sms_without_payloads(monkeypatch):
-    sent = []
-    output = SmsOutput("AC123", "token", "+15875550100", Choices())
+def test_output_sends_one_sms_without_payloads():
+    with FakeTwilio() as twilio:
+        output = SmsOutput("AC123", "token", "+15875550100", Choices(), api_url=twilio.url)
+        asyncio.run(output.send_text_with_buttons("+14035550123", "Did you mean one of these?", BUTTONS))
+    [request] = twilio.requests
+    assert request["path"] == "/2010-04-01/Accounts/AC123/Messages.json" and request["auth"] == "AC123:token"
+    sms = request["form"]
+    assert sms["To"] == "+14035550123" and sms["From"] == "+15875550100"
+    assert "1. Does it hurt?" in sms["Body"] and "/faq/" not in sms["Body"]
 
-    async def capture(data):
-        sent.append(dict(data))
 
-    monkeypatch.setattr(output, "_send_message", capture)
-    asyncio.run(output.send_text_with_buttons("+14035550123", "Did you mean one of these?", BUTTONS))
-    [sms] = sent
-    assert sms["to"] == "+14035550123" and sms["from_"] == "+15875550100"
-    assert "1. Does it hurt?" in sms["body"] and "/faq/" not in sms["body"]
+def test_output_retries_when_twilio_fails_for_a_moment():
+    with FakeTwilio(fail_first=1) as twilio:
+        output = SmsOutput("AC123", "token", "+15875550100", Choices(), api_url=twilio.url)
+        asyncio.run(output.send_text_message("+14035550123", "Hello."))
+    assert [r["form"]["Body"] for r in twilio.requests] == ["Hello.", "Hello."]  # a 503, then sent
 
 
 @pytest.mark.parametrize(
@@ -77,28 +79,6 @@ def test_choices_are_per_sender_and_bounded():
     assert choices.resolve("c", "2") == "/y"
 
 
-def test_input_resolves_numbers_before_rasa_sees_them(monkeypatch):
-    captured = {}
-
-    # Rasa's Twilio webhook calls the handler it is given for each SMS: capture it.
-    def capture(self, handler):
-        captured["handler"] = handler
-        return Blueprint("captured")
-
-    monkeypatch.setattr(TwilioInput, "blueprint", capture)
-    channel = SmsInput("AC123", "token", "+15875550100")
-    channel.choices.offer("+14035550123", ["/affirm", "/deny"])
-    seen = []
-
-    async def handle(message):
-        seen.append(message.text)
-
-    channel.blueprint(handle)
-    asyncio.run(captured["handler"](UserMessage("1", None, "+14035550123")))
-    asyncio.run(captured["handler"](UserMessage("how much is it", None, "+14035550123")))
-    assert seen == ["/affirm", "how much is it"]
-
-
 def test_sms_channel_is_off_by_default_and_documented_in_credentials():
     text = open("credentials.yml", encoding="utf-8").read()
     active = set(yaml.safe_load(text))
@@ -109,9 +89,39 @@ def test_sms_channel_is_off_by_default_and_documented_in_credentials():
         for line in text.splitlines()
         if line.startswith("# ") and ("channels.sms" in line or line.startswith("#   "))
     ]
-    enabled = yaml.safe_load("\n".join(block))
-    assert enabled["channels.sms.SmsInput"] == {
-        "account_sid": "${TWILIO_ACCOUNT_SID}",
-        "auth_token": "${TWILIO_AUTH_TOKEN}",
-        "twilio_number": "${TWILIO_NUMBER}",
+    assert "channels.sms.SmsInput:" in block
+    # Unquoted: Rasa substitutes environment variables only in unquoted values.
+    assert {"account_sid: ${TWILIO_ACCOUNT_SID}", "auth_token: ${TWILIO_AUTH_TOKEN}"} <= {b.strip() for b in block}
+
+
+def test_credentials_are_substituted_from_the_environment_by_rasas_own_loader(tmp_path, monkeypatch):
+    # The documented block, uncommented, read as `rasa run` reads credentials.yml.
+    from rasa.shared.utils.io import read_config_file
+
+    text = open("credentials.yml", encoding="utf-8").read()
+    block = [line[2:] for line in text.splitlines() if line.startswith("# channels.sms") or line.startswith("#   ")]
+    path = tmp_path / "credentials.yml"
+    path.write_text("\n".join(block) + "\n", encoding="utf-8")
+    values = {
+        "TWILIO_ACCOUNT_SID": "AC0123456789",
+        "TWILIO_AUTH_TOKEN": "s3cret",
+        "TWILIO_NUMBER": "+15875550100",
+        "TWILIO_WEBHOOK_URL": "https://assistant.example-clinic.ca/webhooks/twilio/webhook",
+        "TWILIO_API_URL": "https://api.twilio.com",
     }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    credentials = read_config_file(str(path))["channels.sms.SmsInput"]
+    assert credentials == {
+        "account_sid": "AC0123456789",
+        "auth_token": "s3cret",
+        "twilio_number": "+15875550100",
+        "webhook_url": "https://assistant.example-clinic.ca/webhooks/twilio/webhook",
+        "api_url": "https://api.twilio.com",
+    }
+    channel = SmsInput.from_credentials(credentials)
+    assert (channel.account_sid, channel.auth_token, channel.webhook_url) == (
+        "AC0123456789",
+        "s3cret",
+        "https://assistant.example-clinic.ca/webhooks/twilio/webhook",
+    )
