@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from typing import Optional, Tuple
 
-# North American numbering as written in Canada: 403-555-0123, (403) 555-0123,
-# 403 555 0123, 403.555.0123, 4035550123, +1 403 555 0123, 1-403-555-0123.
-_PHONE = re.compile(
-    r"^(?:\+?1[\s.-]?)?\(?([2-9]\d{2})\)?[\s.-]?([2-9]\d{2})[\s.-]?(\d{4})(?:\s*(?:x|ext\.?)\s*(\d{1,5}))?$",
-    re.IGNORECASE,
-)
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+# What a phone number may be written with (North American numbering as written
+# in Canada: 403-555-0123, (403) 555-0123, 403.555.0123, +1 403 555 0123,
+# 1-403-555-0123, with "ext. 12" or "x12"); `phonenumbers` parses and checks it.
+_PHONE_CHARACTERS = re.compile(r"^[\d\s().+-]+(?:(?:x|ext\.?)\s*\d{1,5})?$", re.IGNORECASE)
 _NAME = re.compile(r"^[^\W\d_]+(?:[ .'-]+[^\W\d_]+)*\.?$")
 
 CANCEL_WORDS = {"cancel", "stop", "quit", "exit", "never mind", "nevermind", "forget it", "no thanks stop"}
@@ -61,18 +61,27 @@ def is_cancel(text: str) -> bool:
 
 
 def phone(text: str) -> Optional[str]:
-    """Return the number as +1 NPA-NXX-XXXX (with extension), or None."""
-    match = _PHONE.match(text.strip())
-    if not match:
+    """Return a valid North American number as +1 NPA-NXX-XXXX (with extension), or None (`phonenumbers`)."""
+    value = text.strip()
+    if not _PHONE_CHARACTERS.match(value):
+        return None  # letters ("1-800-FLOWERS") or other text around the number
+    try:
+        number = phonenumbers.parse(value, "CA")
+    except phonenumbers.NumberParseException:
         return None
-    area, exchange, line, extension = match.groups()
-    number = f"+1 {area}-{exchange}-{line}"
-    return f"{number} ext. {extension}" if extension else number
+    if number.country_code != 1 or not phonenumbers.is_valid_number(number):
+        return None
+    digits = str(number.national_number)
+    formatted = f"+1 {digits[:3]}-{digits[3:6]}-{digits[6:]}"
+    return f"{formatted} ext. {number.extension}" if number.extension else formatted
 
 
 def email(text: str) -> Optional[str]:
-    value = text.strip()
-    return value.lower() if len(value) <= 254 and _EMAIL.match(value) else None
+    """Return the address, lower-cased, if it is a valid one (`email-validator`, no DNS lookup), or None."""
+    try:
+        return validate_email(text.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return None
 
 
 def contact(text: str) -> Optional[Tuple[str, str]]:

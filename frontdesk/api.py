@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 hookimpl = pluggy.HookimplMarker("rasa_sdk")
 
 
+MAX_ID = 2**63 - 1  # the largest id the database holds
+
+
 def _clinic_or_refusal(request: Request) -> Tuple[Optional[str], Optional[HTTPResponse]]:
     """Return the clinic whose token the request carries, or a refusal (503 with no tokens, 401)."""
     config = settings()
@@ -62,11 +65,14 @@ def blueprint() -> Blueprint:
         )
         return json({"requests": [r.as_dict() for r in rows]})
 
-    @bp.post("/requests/<request_id:int>/done")
-    async def mark_done(request: Request, request_id: int) -> HTTPResponse:
+    @bp.post("/requests/<request_id:str>/done")
+    async def mark_done(request: Request, request_id: str) -> HTTPResponse:
         clinic_id, refusal = _clinic_or_refusal(request)
         if refusal:
             return refusal
+        if not (request_id.isascii() and request_id.isdigit() and 0 < int(request_id) <= MAX_ID):
+            return json({"error": f"no request #{request_id[:20]}"}, status=404)  # malformed: as an unknown one
+        request_id = int(request_id)
         store = store_for(settings().callback_db_url)
         row = await asyncio.get_running_loop().run_in_executor(None, store.mark_done, request_id, clinic_id)
         if row is None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import List, Optional
+from zoneinfo import ZoneInfo
 
 from actions.config import settings
 from frontdesk.conversations import purge_conversations
 from frontdesk.notify import notify_pending
 from frontdesk.store import DONE, OPEN, CallbackRequest, store_for
+from shared.clinic import DEFAULT_TIMEZONE, ProfileError, clinic_file, profile_at
 
 DURATION = re.compile(r"^(\d+)([dh])$")
 
@@ -25,15 +27,36 @@ def duration(text: str) -> timedelta:
     return timedelta(days=number) if unit == "d" else timedelta(hours=number)
 
 
-def _line(r: CallbackRequest) -> str:
-    when = r.created_at.strftime("%Y-%m-%d %H:%M")
-    question = r.question if len(r.question) <= 60 else r.question[:57] + "..."
-    return f"#{r.id:<5} {when}  {r.status:<4}  {r.name}  {r.contact}  {question}"
+def shown(value: object) -> str:
+    """Return text safe for a terminal: control characters (escape codes, new lines...) escaped, as `\\x1b`."""
+    text = "" if value is None else str(value)
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
-def _details(r: CallbackRequest) -> str:
-    fields = r.as_dict()
-    return "\n".join(f"{key:>15}: {'' if value is None else value}" for key, value in fields.items())
+def local_time(moment: datetime, zone: str) -> str:
+    """Return a stored (UTC) time in the clinic's zone, with the zone's abbreviation: `2026-11-28 09:05 MST`."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return aware.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _line(r: CallbackRequest, zone: str) -> str:
+    question = shown(r.question)
+    question = question if len(question) <= 60 else question[:57] + "..."
+    when = local_time(r.created_at, zone)
+    return f"#{r.id:<5} {when}  {shown(r.clinic_id)}  {r.status:<4}  {shown(r.name)}  {shown(r.contact)}  {question}"
+
+
+def _details(r: CallbackRequest, zone: str) -> str:
+    fields = {**r.as_dict(), "created_at": local_time(r.created_at, zone)}
+    return "\n".join(f"{key:>15}: {shown(value)}" for key, value in fields.items())
+
+
+def _zone(clinic_id: str) -> str:
+    """Return the clinic's time zone (its profile's, or America/Edmonton)."""
+    try:
+        return profile_at(clinic_file(clinic_id, settings().clinics_dir)).timezone
+    except ProfileError:
+        return DEFAULT_TIMEZONE
 
 
 def parser() -> argparse.ArgumentParser:
@@ -58,17 +81,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     config = settings()
     store = store_for(config.callback_db_url)
     clinic_id = getattr(args, "clinic", None) or config.clinic_id
+    zone = _zone(clinic_id)
     if args.command == "list":
         rows = store.list(None if args.all else OPEN, clinic_id)
+        print(f"#id    created ({zone})  clinic  status  name  contact  question")
         for row in rows:
-            print(_line(row))
+            print(_line(row, zone))
         print(f"{len(rows)} {'request(s)' if args.all else 'open request(s)'}")
     elif args.command == "show":
         row = store.get(args.id, clinic_id)
         if row is None:
             print(f"no request #{args.id} for {clinic_id}", file=sys.stderr)
             return 1
-        print(_details(row))
+        print(_details(row, zone))
     elif args.command == "done":
         row = store.mark_done(args.id, clinic_id)
         if row is None:

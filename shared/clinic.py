@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jsonschema
 import yaml
@@ -19,6 +20,7 @@ import yaml
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CLINIC_ID = "apollo_calgary"
 DEFAULT_CLINICS_DIR = PROJECT_ROOT / "clinics"
+DEFAULT_TIMEZONE = "America/Edmonton"  # Alberta, where the seed clinics are
 # The conversation's clinic: a slot set at the session start from the first
 # message's metadata (`{"clinic_id": ...}`), which Rasa keeps in this slot.
 CLINIC_SLOT = "clinic_id"
@@ -44,6 +46,8 @@ SCHEMA = {
         "booking_url": {"type": "string", "pattern": r"^https?://\S+$"},
         "website": {"type": "string", "pattern": r"^https?://\S+$"},
         "source": {"type": "string"},
+        # The clinic's local time zone (IANA name), for the front desk's times.
+        "timezone": {"type": "string", "pattern": r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$"},
         # The clinic's numbers that patients text (Twilio's `To`, with or without `whatsapp:`).
         "sms_numbers": {"type": "array", "items": {"type": "string", "pattern": r"^\+[0-9]{7,15}$"}},
     },
@@ -70,6 +74,7 @@ class ClinicProfile:
     website: Optional[str] = None
     source: Optional[str] = None
     sms_numbers: Tuple[str, ...] = ()
+    timezone: str = DEFAULT_TIMEZONE
 
     def session_slots(self) -> Dict[str, Any]:
         """Return the slots a session starts with: the clinic's name and which contact details it has."""
@@ -130,6 +135,10 @@ def load_profile(path: Path) -> ClinicProfile:
         raise ProfileError(f"clinic profile {path} has id '{data['id']}', expected '{Path(path).stem}'")
     data.pop("version")
     data["sms_numbers"] = tuple(data.get("sms_numbers") or ())
+    try:
+        ZoneInfo(data.get("timezone") or DEFAULT_TIMEZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ProfileError(f"clinic profile {path} has an unknown timezone {data['timezone']!r}") from None
     return ClinicProfile(**data)
 
 

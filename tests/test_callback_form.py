@@ -66,6 +66,12 @@ def text(message, domain):
         ("jane@", None),  # no domain
         ("jane at example dot ca", None),  # spelled out
         ("call me maybe", None),  # not contact details
+        ("403 555 0123 x12", ("phone", "+1 403-555-0123 ext. 12")),  # "x" extension
+        ("1-800-FLOWERS", None),  # letters: not read as digits
+        ("+44 20 7946 0958", None),  # outside North America
+        ("403-155-0123", None),  # exchanges never start with 1 (phonenumbers' rules)
+        ("jane@example", None),  # no top-level domain
+        ("jane..doe@example.ca", None),  # two dots in a row (email-validator's rules)
     ],
 )
 def test_contact_details(text, expected):

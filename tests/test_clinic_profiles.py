@@ -63,6 +63,10 @@ def test_missing_optional_fields_are_left_out(tmp_path):
         ("version: 1\nid: other\nname: Bad Clinic\nlocation: Calgary\n", "expected 'bad'"),
         # an empty file
         ("", "malformed"),
+        # a time zone that does not exist
+        ("version: 1\nid: bad\nname: Bad Clinic\nlocation: Calgary\ntimezone: America/Calgari\n", "timezone"),
+        # an SMS number not in international form
+        ("version: 1\nid: bad\nname: Bad Clinic\nlocation: Calgary\nsms_numbers: ['403-555-0177']\n", "sms_numbers"),
     ],
 )
 def test_malformed_profile_is_refused_with_a_clear_message(tmp_path, content, message):

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
+from datetime import timedelta, timezone
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -78,6 +78,24 @@ def test_command_line_list_show_done_purge(db_url):
     assert frontdesk(db_url, "purge", "--older-than", "30d").stdout.startswith("purged 0 request(s)")
     assert frontdesk(db_url, "purge", "--older-than", "0h").stdout.startswith("purged 1 request(s)")
     assert CallbackStore(db_url).list(None) == []
+
+
+def test_command_line_escapes_control_characters_and_shows_local_time_and_clinic(db_url):
+    # A patient's text could clear or recolour the front desk's terminal: it is shown escaped.
+    store = CallbackStore(db_url)
+    hostile = NewRequest("apollo_calgary", "Jane\x1b[2J", "+1 403-555-0123", "phone", None, "Cost?\x1b[31m red\r\n")
+    row, _ = store.add(hostile, "p-hostile")
+    listing, shown = frontdesk(db_url, "list").stdout, frontdesk(db_url, "show", str(row.id)).stdout
+    for output in (listing, shown):
+        assert "\x1b" not in output and "\r" not in output
+        assert "Jane\\x1b[2J" in output and "Cost?\\x1b[31m red\\r\\n" in output
+    # Times in the clinic's zone (America/Edmonton unless its profile says otherwise), with the zone.
+    from zoneinfo import ZoneInfo
+
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=timezone.utc)
+    local = created.astimezone(ZoneInfo("America/Edmonton")).strftime("%Y-%m-%d %H:%M %Z")
+    assert "(America/Edmonton)" in listing.splitlines()[0] and local in listing and local in shown
+    assert "apollo_calgary" in listing.splitlines()[1]  # the clinic column
 
 
 @pytest.mark.parametrize(
@@ -194,6 +212,22 @@ def test_endpoint_marks_done(actions_with_token):
         requests.post(f"{actions_with_token.url}/frontdesk/requests/999/done", headers=auth, timeout=10).status_code
         == 404
     )
+
+
+@pytest.mark.parametrize(
+    "request_id",
+    [
+        "abc",  # not a number (was a 500 with a traceback)
+        "-1",  # negative
+        "1.5",  # not a whole number
+        "99999999999999999999999",  # larger than the database holds
+        "%F0%9F%98%80",  # an emoji
+    ],
+)
+def test_endpoint_answers_a_malformed_id_with_404(actions_with_token, request_id):
+    auth = {"Authorization": "Bearer s3cret-token"}
+    done = requests.post(f"{actions_with_token.url}/frontdesk/requests/{request_id}/done", headers=auth, timeout=10)
+    assert done.status_code == 404 and "error" in done.json()
 
 
 def test_endpoint_is_off_without_a_configured_token(tmp_path):
