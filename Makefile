@@ -19,8 +19,11 @@ export WEB_PORT           ?= 8080
 export ACTION_SERVER_URL  ?= http://localhost:$(ACTION_PORT)/webhook
 # The action server listens on this address only (docs/security.md).
 export ACTION_HOST        ?= 127.0.0.1
-# Rasa's HTTP API (--enable-api) is off unless RASA_API_TOKEN or RASA_JWT_SECRET is set.
-RASA_API_FLAGS = $(if $(RASA_API_TOKEN)$(RASA_JWT_SECRET),--enable-api) $(if $(RASA_API_TOKEN),--auth-token "$$RASA_API_TOKEN") $(if $(RASA_JWT_SECRET),--jwt-secret "$$RASA_JWT_SECRET")
+# Rasa's HTTP API (--enable-api) always needs a token: RASA_API_TOKEN, or one
+# made up for each `make run` (the action server uses it for the live hand-off);
+# RASA_JWT_SECRET lets in JWTs signed with it too.
+RASA_API_FLAGS = --enable-api --auth-token "$$RASA_API_TOKEN" $(if $(RASA_JWT_SECRET),--jwt-secret "$$RASA_JWT_SECRET")
+export RASA_URL ?= http://localhost:$(RASA_PORT)
 export TRACKER_DB         ?= var/tracker.db
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL   := 2
@@ -62,6 +65,7 @@ run: $(MODEL) web ## Install, train if needed, start the action server, Rasa (RE
 	@mkdir -p var
 	@$(BIN)/python -m actions --check  # a clinic profile that cannot be used: nothing starts
 	@trap 'kill 0' EXIT INT TERM; \
+	export RASA_API_TOKEN="$${RASA_API_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))')}"; \
 	SANIC_HOST=$(ACTION_HOST) $(BIN)/python -m actions --port $(ACTION_PORT) & \
 	CORS_ORIGINS="$${CORS_ORIGINS:-http://localhost:$(WEB_PORT)}" \
 		$(RASA) run --model $(MODEL) --port $(RASA_PORT) --credentials credentials.yml \
@@ -69,6 +73,7 @@ run: $(MODEL) web ## Install, train if needed, start the action server, Rasa (RE
 	$(BIN)/python -m web.serve --port $(WEB_PORT) --rasa-url http://localhost:$(RASA_PORT) --quiet & \
 	echo "Rasa: http://localhost:$(RASA_PORT)  (REST: /webhooks/rest/webhook)  actions: http://localhost:$(ACTION_PORT)"; \
 	echo "Demo pages: http://localhost:$(WEB_PORT)/ and /clinics/<clinic_id>/"; \
+	echo "Front desk inbox: http://localhost:$(ACTION_PORT)/frontdesk/inbox/"; \
 	wait -n; status=$$?; \
 	echo "make run: a server stopped (exit $$status): stopping the others" >&2; \
 	exit $$status

@@ -9,11 +9,13 @@ from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SessionSt
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.callback import pending_question
-from actions.config import profile_of
+from actions.config import profile_of, settings
+from actions.person import ask_for_person
 from actions.topics import topic_titles
 
 FAQ = "faq"
 HANDOFF = "handoff"
+PERSON = "handoff/human"  # "can I talk to a person?": a person joins the chat when live hand-off is on
 MAX_CHOICES = 3
 
 
@@ -45,7 +47,12 @@ class ActionClinicContact(Action):
         return "action_clinic_contact"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> List[EventType]:
-        """Say the clinic's contact details, offer a callback and remember the unanswered question."""
+        """Say the clinic's contact details, then ask a person to join or offer a callback."""
+        if (
+            _selector(tracker, HANDOFF).get("response", {}).get("intent_response_key") == PERSON
+            and settings().live_handoff
+        ):
+            return ask_for_person(dispatcher, tracker)
         dispatcher.utter_message(text=profile_of(tracker).contact_text())
         dispatcher.utter_message(response="utter_offer_callback")
         return [SlotSet("pending_question", pending_question(tracker))]

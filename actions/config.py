@@ -45,6 +45,21 @@ class Settings:
     # clinic's, NOTIFY_WEBHOOK_URL every clinic's without one of its own.
     frontdesk_tokens: Dict[str, str]
     notify_webhook_urls: Dict[str, str]
+    # The inbox page's sign-in: FRONTDESK_PASSWORD_HASH_<ID> (from `python -m
+    # frontdesk hash-password`; a clinic's token signs in too), and whether the
+    # session cookie is sent over HTTPS only (FRONTDESK_SECURE_COOKIE=1 in production).
+    frontdesk_password_hashes: Dict[str, str]
+    frontdesk_secure_cookie: bool
+    # Live hand-off: Rasa's HTTP API (RASA_URL, RASA_API_TOKEN; off without a
+    # token) and the minutes a patient waits before the callback form is offered.
+    rasa_url: str
+    rasa_api_token: str
+    person_wait_minutes: float
+
+    @property
+    def live_handoff(self) -> bool:
+        """Tell whether a person can join a conversation (Rasa's HTTP API is reachable with a token)."""
+        return bool(self.rasa_api_token)
 
     def webhook_for(self, clinic_id: str) -> str:
         """Return the webhook told of a new request for this clinic (empty: none)."""
@@ -89,6 +104,11 @@ def settings() -> Settings:
             **_per_clinic("FRONTDESK_TOKEN_"),
         },
         notify_webhook_urls=_per_clinic("NOTIFY_WEBHOOK_URL_"),
+        frontdesk_password_hashes=_per_clinic("FRONTDESK_PASSWORD_HASH_"),
+        frontdesk_secure_cookie=os.environ.get("FRONTDESK_SECURE_COOKIE", "") in ("1", "true", "yes"),
+        rasa_url=(os.environ.get("RASA_URL") or "http://localhost:5005").rstrip("/"),
+        rasa_api_token=os.environ.get("RASA_API_TOKEN", ""),
+        person_wait_minutes=float(os.environ.get("PERSON_WAIT_MINUTES", "5")),
     )
 
 

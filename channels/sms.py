@@ -44,6 +44,7 @@ from server import admission
 from server.responses import response_text
 from server.settings import settings
 from shared.clinic import METADATA_KEY, clinic_profiles
+from shared.person import FRONT_DESK_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,12 @@ class SmsOutput(OutputChannel):
         """Send each paragraph as one message, in order."""
         for part in text.strip().split("\n\n"):
             await self._send({"To": recipient_id, "From": self.sender_for(recipient_id), "Body": part})
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+        """Send a person's reply (live hand-off) as text with who wrote it; ignore any other custom data."""
+        person = (json_message.get("data") or {}).get(FRONT_DESK_KEY) if isinstance(json_message, dict) else None
+        if isinstance(person, dict) and person.get("text"):
+            await self.send_text_message(recipient_id, f"{person.get('from') or 'The clinic team'}: {person['text']}")
 
     async def send_text_with_buttons(
         self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any

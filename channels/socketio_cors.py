@@ -25,6 +25,9 @@ the events and payloads are unchanged for clients. Three differences from
 
 A message whose ``metadata.clinic_id`` names no clinic of this deployment is
 not handled: the socket gets a ``clinic_error`` event, which the widget shows.
+When a widget (re)joins its session it lists the front desk's messages it has
+shown (``frontdesk_seen``); any other one in the conversation (a person's reply
+written while the page was closed) is sent to it then.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import rasa.core.channels.channel
 import rasa.shared.utils.io
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from rasa.shared.core.events import BotUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -50,8 +54,10 @@ from server import admission
 from server.clinics import CLINIC_ERROR_EVENT, clinic_error
 from server.responses import response_text
 from server.settings import settings
+from shared.person import FRONT_DESK_KEY, front_desk_message
 
 logger = logging.getLogger(__name__)
+MAX_SEEN = 200  # front-desk message ids a widget may say it has shown
 # The response said to a message longer than MAX_MESSAGE_CHARS (REST answers 413).
 TOO_LONG = "utter_message_too_long"
 
@@ -136,6 +142,8 @@ class SocketIOCorsInput(SocketIOInput):
                 await sio.enter_room(sid, data["session_id"], namespace=self.namespace)
             await sio.emit("session_confirm", data["session_id"], room=sid, namespace=self.namespace)
             logger.debug(f"User {sid} joined session {data['session_id']}.")
+            seen = data.get("frontdesk_seen")
+            await self._send_missed(sid, data["session_id"], seen if isinstance(seen, list) else [])
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: Text, data: Dict) -> None:
@@ -188,3 +196,19 @@ class SocketIOCorsInput(SocketIOInput):
             await on_new_message(message)
 
         return socketio_webhook
+
+    async def _send_missed(self, sid: Text, session_id: Text, seen: List[Any]) -> None:
+        """Send the front desk's messages the widget has not shown (written while the page was closed)."""
+        agent = getattr(getattr(getattr(self, "app", None), "ctx", None), "agent", None)
+        if agent is None or agent.tracker_store is None or self.sio is None:
+            return
+        try:
+            tracker = await agent.tracker_store.retrieve(session_id)
+        except Exception as error:  # noqa: BLE001 - a missed message is shown next time; the chat goes on
+            logger.error("socket.io: could not read a conversation's front-desk messages: %s", type(error).__name__)
+            return
+        shown = {str(item) for item in seen[:MAX_SEEN]}
+        for event in tracker.events if tracker else []:
+            message = front_desk_message(event.as_dict()) if isinstance(event, BotUttered) else None
+            if message and message.get("id") not in shown:
+                await self.sio.emit(self.bot_message_evt, {FRONT_DESK_KEY: message}, room=sid, namespace=self.namespace)

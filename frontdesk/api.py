@@ -1,4 +1,4 @@
-"""The front desk's JSON endpoint and background jobs, served by the action server.
+"""The front desk's JSON endpoint and background jobs, served by the action server (the inbox page: inbox.py).
 
 GET  /frontdesk/requests[?status=open|done|all]   list the clinic's requests
 POST /frontdesk/requests/<id>/done                mark one of them done
@@ -25,6 +25,7 @@ from sanic.response import HTTPResponse, json
 
 from actions.config import settings
 from frontdesk.conversations import purge_conversations
+from frontdesk.inbox import Inbox
 from frontdesk.notify import notify_pending
 from frontdesk.store import DONE, OPEN, store_for
 
@@ -117,6 +118,7 @@ class FrontDeskPlugin:
         """Add the /frontdesk routes and start the background jobs."""
         config = settings()
         app.blueprint(blueprint())
+        app.blueprint(Inbox().blueprint())
 
         @app.listener("after_server_start")
         async def start_jobs(app: Sanic, loop) -> None:

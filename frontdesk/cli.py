@@ -1,21 +1,24 @@
-"""The front desk's command line: `python -m frontdesk list|show|done|purge|notify`."""
+"""The front desk's command line: `python -m frontdesk list|show|done|purge|notify|hash-password`."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import re
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import List, Optional
-from zoneinfo import ZoneInfo
 
 from actions.config import settings
+from frontdesk.auth import hash_password
 from frontdesk.conversations import purge_conversations
+from frontdesk.display import local_time, shown
 from frontdesk.notify import notify_pending
 from frontdesk.store import DONE, OPEN, CallbackRequest, store_for
 from shared.clinic import DEFAULT_TIMEZONE, ProfileError, clinic_file, profile_at
 
 DURATION = re.compile(r"^(\d+)([dh])$")
+MIN_PASSWORD = 12
 
 
 def duration(text: str) -> timedelta:
@@ -25,18 +28,6 @@ def duration(text: str) -> timedelta:
         raise argparse.ArgumentTypeError(f"'{text}' is not a duration like 30d or 12h")
     number, unit = int(match.group(1)), match.group(2)
     return timedelta(days=number) if unit == "d" else timedelta(hours=number)
-
-
-def shown(value: object) -> str:
-    """Return text safe for a terminal: control characters (escape codes, new lines...) escaped, as `\\x1b`."""
-    text = "" if value is None else str(value)
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
-
-
-def local_time(moment: datetime, zone: str) -> str:
-    """Return a stored (UTC) time in the clinic's zone, with the zone's abbreviation: `2026-11-28 09:05 MST`."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return aware.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _line(r: CallbackRequest, zone: str) -> str:
@@ -73,6 +64,7 @@ def parser() -> argparse.ArgumentParser:
     purge = sub.add_parser("purge", help="delete requests and conversations older than a duration")
     purge.add_argument("--older-than", type=duration, required=True, metavar="30d")
     sub.add_parser("notify", help="send webhook announcements that have not been delivered yet")
+    sub.add_parser("hash-password", help="read a password (twice) and print its hash for FRONTDESK_PASSWORD_HASH_<ID>")
     return p
 
 
@@ -104,6 +96,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         removed = store.purge(args.older_than)
         conversations = purge_conversations(config.tracker_db, args.older_than)
         print(f"purged {removed} request(s) and {conversations} conversation(s) older than {args.older_than}")
+    elif args.command == "hash-password":
+        password = getpass.getpass("New inbox password: ")
+        if len(password) < MIN_PASSWORD or password != getpass.getpass("Again: "):
+            print(f"passwords differ or are shorter than {MIN_PASSWORD} characters", file=sys.stderr)
+            return 1
+        print(hash_password(password))
     elif args.command == "notify":
         if not config.notify_webhook_url and not config.notify_webhook_urls:
             print("NOTIFY_WEBHOOK_URL is not set (nor any NOTIFY_WEBHOOK_URL_<CLINIC ID>)", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Store callback requests durably in any SQLAlchemy database (SQLite by default)."""
+"""Store callback requests and live hand-offs durably in any SQLAlchemy database (SQLite by default)."""
 
 from __future__ import annotations
 
@@ -55,6 +55,25 @@ class CallbackRequest(Base):
             "done_at": _aware(self.done_at).isoformat() if self.done_at else None,
             "notified": self.notified,
         }
+
+
+WAITING, TAKEN, CLOSED = "waiting", "taken", "closed"
+
+
+class Handoff(Base):
+    """A conversation a patient asked a person to join: waiting, taken by the front desk, or closed."""
+
+    __tablename__ = "handoffs"
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(255), nullable=False, index=True)
+    clinic_id = Column(String(64), nullable=False, index=True)
+    channel = Column(String(64), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    status = Column(String(8), nullable=False, default=WAITING, index=True)
+    taken_at = Column(DateTime(timezone=True), nullable=True)
+    closed_at = Column(DateTime(timezone=True), nullable=True)
+    notified = Column(Boolean, nullable=False, default=False)
 
 
 @dataclass(frozen=True)
@@ -176,8 +195,51 @@ class CallbackStore:
             rows = session.execute(select(CallbackRequest).where(CallbackRequest.created_at < cutoff)).scalars().all()
             for row in rows:
                 session.delete(row)
+            for old in session.execute(select(Handoff).where(Handoff.created_at < cutoff)).scalars().all():
+                session.delete(old)
             session.commit()
             return len(rows)
+
+    # -------------------------------------------------------- live hand-offs
+
+    def ask_for_person(self, sender_id: str, clinic_id: str, channel: str) -> tuple:
+        """Put the conversation in the inbox as waiting; return (hand-off, created). Idempotent while open."""
+        with self.session() as session:
+            existing = session.execute(
+                select(Handoff).where(Handoff.sender_id == sender_id, Handoff.status.in_((WAITING, TAKEN)))
+            ).scalar_one_or_none()
+            if existing:
+                return existing, False
+            row = Handoff(sender_id=sender_id, clinic_id=clinic_id, channel=channel, created_at=now(), status=WAITING)
+            session.add(row)
+            session.commit()
+            return row, True
+
+    def handoffs(self, clinic_id: str, statuses=(WAITING, TAKEN)) -> List[Handoff]:
+        """Return the clinic's open hand-offs, oldest first."""
+        with self.session() as session:
+            query = select(Handoff).where(Handoff.clinic_id == clinic_id, Handoff.status.in_(statuses))
+            return list(session.execute(query.order_by(Handoff.created_at, Handoff.id)).scalars())
+
+    def handoff_of(self, sender_id: str) -> Optional[Handoff]:
+        """Return the conversation's open hand-off, or None."""
+        with self.session() as session:
+            query = select(Handoff).where(Handoff.sender_id == sender_id, Handoff.status.in_((WAITING, TAKEN)))
+            return session.execute(query).scalar_one_or_none()
+
+    def set_handoff(self, handoff_id: int, clinic_id: str, status: str) -> Optional[Handoff]:
+        """Take (TAKEN) or close (CLOSED) one of the clinic's open hand-offs; None if it has no such one."""
+        with self.session() as session:
+            row = session.get(Handoff, handoff_id)
+            if row is None or row.clinic_id != clinic_id or row.status == CLOSED:
+                return None
+            row.status = status
+            if status == TAKEN:
+                row.taken_at = now()
+            else:
+                row.closed_at = now()
+            session.commit()
+            return row
 
 
 @lru_cache(maxsize=4)

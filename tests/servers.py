@@ -142,6 +142,7 @@ def rasa_server(
     endpoints_text: Optional[str] = None,
     credentials: Path = ROOT / "credentials.yml",
     stock: bool = False,
+    port: Optional[int] = None,
 ) -> Server:
     """A Rasa server with the project's model and credentials and its own endpoints file.
 
@@ -154,7 +155,7 @@ def rasa_server(
     """
     if not model.exists():
         raise RuntimeError(f"{model} is missing: run `make train` first")
-    port = free_port()
+    port = port or free_port()
     endpoints = log_dir / f"endpoints-{port}.yml"
     endpoints.write_text(endpoints_text or yaml.safe_dump(project_endpoints(f"{action_url}/webhook", tracker_db)))
     rasa = [str(BIN / "rasa")] if stock else RASA

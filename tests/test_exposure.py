@@ -39,8 +39,10 @@ def make_dry_run(target: str, **env: str) -> str:
 
 
 def test_make_run_enables_the_http_api_only_with_a_token_or_jwt_secret():
+    # The API is always behind a token: RASA_API_TOKEN, or one made up for each run (live hand-off).
     default = make_dry_run("run")
-    assert "rasa_patches run" in default and "--enable-api" not in default
+    assert "rasa_patches run" in default and '--enable-api --auth-token "$RASA_API_TOKEN"' in default
+    assert 'RASA_API_TOKEN="${RASA_API_TOKEN:-$(' in default and "secrets.token_urlsafe(32)" in default
     with_token = make_dry_run("run", RASA_API_TOKEN="not-a-real-token")
     assert '--enable-api --auth-token "$RASA_API_TOKEN"' in with_token
     assert "not-a-real-token" not in with_token  # the token stays in the environment

@@ -38,7 +38,8 @@
     clinicError: "This chat is not set up correctly for this clinic, so it cannot answer. For the website's administrator: ",
     online: "Connected again.",
     noReply: "No answer yet. Please try again in a moment.",
-    footer: "General information, not medical advice. In an emergency, call 911."
+    footer: "General information, not medical advice. In an emergency, call 911.",
+    person: "The clinic team"
   };
 
   var MIN_TYPING_MS = 600; // the typing dots stay at least this long, so replies don't flash in
@@ -374,7 +375,10 @@
     this.socket = socket;
 
     socket.on("connect", function () {
-      socket.emit("session_request", { session_id: self.state.sessionId });
+      // The front desk's messages already shown: the server sends any others (written while the page was closed).
+      var seen = [];
+      self.state.messages.forEach(function (m) { if (m.frontdeskId) seen.push(m.frontdeskId); });
+      socket.emit("session_request", { session_id: self.state.sessionId, frontdesk_seen: seen.slice(-200) });
     });
 
     socket.on("session_confirm", function (data) {
@@ -494,6 +498,17 @@
   Widget.prototype.receive = function (message) {
     if (!message || typeof message !== "object") return;
     if (this.holding) this.release();
+    var person = message.frontdesk;
+    if (person && typeof person === "object" && typeof person.text === "string" && typeof person.id === "string") {
+      // A person at the clinic wrote this (live hand-off); shown once, with who wrote it.
+      for (var k = 0; k < this.state.messages.length; k++) {
+        if (this.state.messages[k].frontdeskId === person.id) return;
+      }
+      var from = typeof person.from === "string" ? person.from : "";
+      this.botQueue.push({ from: "frontdesk", text: person.text, who: from, frontdeskId: person.id });
+      this.scheduleFlush();
+      return;
+    }
     var text = typeof message.text === "string" ? message.text : "";
     var source = message.quick_replies || message.buttons || [];
     var buttons = [];
@@ -536,9 +551,13 @@
 
   Widget.prototype.render = function (entry, live) {
     var self = this;
-    var row = el("div", "dnc-msg dnc-msg--" + (entry.from === "user" ? "user" : "bot"));
-    row.appendChild(textEl("span", "dnc-sr-only", entry.from === "user" ? TEXT.you : TEXT.assistant));
-    if (entry.text) {
+    var person = entry.from === "frontdesk";
+    var row = el("div", "dnc-msg dnc-msg--" + (entry.from === "user" ? "user" : "bot") + (person ? " dnc-msg--person" : ""));
+    row.appendChild(textEl("span", "dnc-sr-only", entry.from === "user" ? TEXT.you : person ? "" : TEXT.assistant));
+    if (person) row.appendChild(textEl("p", "dnc-who", (entry.who || TEXT.person) + ":"));
+    if (person && entry.text) {
+      row.appendChild(textEl("p", "dnc-text", entry.text)); // a person's words: text only
+    } else if (entry.text) {
       // The patient's own words are only ever text; the assistant's contact details are links.
       row.appendChild(entry.from === "user" ? textEl("p", "dnc-text", entry.text) : linkedTextEl("p", "dnc-text", entry.text));
     }
