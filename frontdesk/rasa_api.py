@@ -61,6 +61,9 @@ async def reply(sender_id: str, text: str, who: str) -> None:
 
 
 async def hand_back(sender_id: str) -> None:
-    """Resume the assistant in this conversation and tell the patient."""
+    """Resume the assistant in this conversation, tell the patient, and listen as after any reply."""
     await _post(f"{sender_id}/tracker/events", [{"event": "resume"}])
     await _post(f"{sender_id}/execute", {"name": HANDED_BACK}, output_channel="latest")
+    # `execute` runs one action and predicts nothing after it: without `action_listen`
+    # the patient's next message would not follow a listen, and no rule would match it.
+    await _post(f"{sender_id}/tracker/events", [{"event": "action", "name": "action_listen"}])

@@ -31,6 +31,7 @@ from typing import Any, Dict, List, Optional
 import pytest
 import yaml
 
+from frontdesk.auth import hash_password
 from tests.browser.helpers import PageInfo, new_page
 from tests.servers import project_endpoints
 
@@ -40,6 +41,8 @@ MODEL = ROOT / "models" / "dry-needling.tar.gz"
 VENV_BIN = ROOT / ".venv" / "bin"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = ROOT / "var" / "screenshots"
+INBOX_PASSWORD = "correct horse battery staple"  # Apollo's inbox password in these tests
+DYNAMIC_TOKEN = "dynamic-front-desk-token"  # Dynamic's front desk signs in with its token
 LOGS = ROOT / "var" / "browser-tests"
 
 # What works on these machines (env skill, machines/python.md): Debian's
@@ -171,6 +174,7 @@ class Servers:
         self.other_origin_url = f"http://127.0.0.1:{self.web_port}/"
         self.rasa_url = f"http://localhost:{self.rasa_port}"
         self.tracker_db = workdir / "tracker.db"
+        self.api_token = uuid.uuid4().hex
 
         endpoints = project_endpoints(f"http://localhost:{self.action_port}/webhook", self.tracker_db)
         self.endpoints = workdir / "endpoints.yml"
@@ -184,7 +188,15 @@ class Servers:
             PYTHONWARNINGS="ignore::DeprecationWarning",
             CORS_ORIGINS=self.page_origin,
             PYTHONUNBUFFERED="1",
+            # The inbox (on the action server) and the live hand-off through Rasa's HTTP API.
+            FRONTDESK_PASSWORD_HASH_APOLLO_CALGARY=hash_password(INBOX_PASSWORD, iterations=10_000),
+            FRONTDESK_TOKEN_DYNAMIC_OKOTOKS=DYNAMIC_TOKEN,
+            RASA_URL=self.rasa_url,
+            RASA_API_TOKEN=self.api_token,
+            CALLBACK_DB_URL=f"sqlite:///{workdir / 'callbacks.db'}",
+            TRACKER_DB=str(self.tracker_db),
         )
+        self.inbox_url = f"http://localhost:{self.action_port}/frontdesk/inbox/"
         self.actions = Process(
             "actions",
             [str(VENV_BIN / "python"), "-m", "actions", "--port", str(self.action_port)],
@@ -208,6 +220,9 @@ class Servers:
                 str(self.endpoints),
                 "--cors",
                 self.page_origin,
+                "--enable-api",
+                "--auth-token",
+                self.api_token,
             ],
             env,
             f"{self.rasa_url}/",
