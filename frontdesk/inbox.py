@@ -19,7 +19,7 @@ import hmac
 from html import escape
 from pathlib import Path
 from typing import Callable, List, Optional
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from sanic import Blueprint
 from sanic.request import Request
@@ -178,6 +178,7 @@ class Inbox:
 
         @bp.get("/conversations/<sender_id:str>")
         async def conversation(request: Request, sender_id: str) -> HTTPResponse:
+            sender_id = unquote(sender_id)  # Sanic 21.12 leaves path parameters quoted ("%2B1403...")
             session = self._session(request)
             if session is None:
                 return redirect(f"{PREFIX}/", status=303)
@@ -186,6 +187,7 @@ class Inbox:
 
         @bp.get("/conversations/<sender_id:str>/lines")
         async def lines(request: Request, sender_id: str) -> HTTPResponse:
+            sender_id = unquote(sender_id)
             session = self._session(request)
             if session is None:
                 return text("", status=401)
@@ -196,6 +198,7 @@ class Inbox:
 
         @bp.post("/conversations/<sender_id:str>/<step:(take|reply|hand-back)>")
         async def act(request: Request, sender_id: str, step: str) -> HTTPResponse:
+            sender_id = unquote(sender_id)
             session = self._checked(request)
             if session is None:
                 return self._refused()

@@ -31,7 +31,7 @@ class RasaApiError(Exception):
 
 async def _post(path: str, body: Any, **params: str) -> None:
     config = settings()
-    url = f"{config.rasa_url}/conversations/{quote(path, safe='/')}"
+    url = f"{config.rasa_url}/conversations/{quote(path, safe='/+:@')}"  # Rasa reads ids unquoted: keep + and :
     query = {"token": config.rasa_api_token, **params}
     try:
         async with aiohttp.ClientSession(timeout=TIMEOUT) as session:

@@ -8,9 +8,12 @@ tests/browser/test_inbox_browser.py.
 
 from __future__ import annotations
 
+import json
 import re
+import threading
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote
 
 import pytest
@@ -31,8 +34,35 @@ DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 INBOX = "/frontdesk/inbox"
 
 
+class Webhook:
+    """A Slack-compatible webhook on loopback that keeps what it is told."""
+
+    def __init__(self) -> None:
+        told = self.told = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                told.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory):
+def webhook():
+    hook = Webhook()
+    yield hook
+    hook.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory, webhook):
     """Start the action server (with the inbox) and Rasa with its HTTP API; yield (actions, rasa, callbacks url)."""
     folder = tmp_path_factory.mktemp("inbox")
     callbacks = f"sqlite:///{folder / 'callbacks.db'}"
@@ -45,6 +75,7 @@ def servers(tmp_path_factory):
         "RASA_URL": f"http://127.0.0.1:{rasa_port}",
         "RASA_API_TOKEN": API_TOKEN,
         "PERSON_WAIT_MINUTES": "0.1",  # 6 s: the callback offer comes in the test's time
+        "NOTIFY_WEBHOOK_URL": webhook.url,
     }
     actions = action_server(folder, env=env).start()
     rasa = rasa_server(
@@ -108,10 +139,16 @@ def test_callback_requests_are_listed_as_text_in_local_time_and_closed_only_with
     assert CallbackStore(callbacks).get(row.id).status == "done"
 
 
-def test_live_hand_off_take_reply_hand_back(servers):
+def test_live_hand_off_take_reply_hand_back(servers, webhook):
     actions, rasa, _ = servers
     patient = f"live-{uuid.uuid4().hex[:8]}"
     asked = say(rasa, patient, "can I talk to a real person please")
+    # The clinic's webhook is told someone is waiting, with no personal data.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not any("waiting" in t.get("text", "") for t in webhook.told):
+        time.sleep(0.2)
+    ping = [t for t in webhook.told if "waiting" in t.get("text", "")][-1]
+    assert ping == {"text": "A patient is waiting for a person in the Apollo Physiotherapy Massage and Chiro inbox."}
     requested = DOMAIN["responses"]["utter_person_requested"][0]["text"].split("{")[0]
     assert any(t and t.startswith(requested) for t in asked)  # told honestly what happens next
     browser, page = sign_in(actions, "apollo_calgary", PASSWORD)

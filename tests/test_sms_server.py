@@ -8,10 +8,12 @@ exact requests the channel then sent to the fake Twilio API.
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 import time
 import uuid
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -19,12 +21,13 @@ import yaml
 from twilio.request_validator import RequestValidator
 
 from tests.fake_twilio import FakeTwilio
-from tests.servers import ROOT, action_server, rasa_server
+from tests.servers import ROOT, action_server, free_port, rasa_server
 
 pytestmark = pytest.mark.model
 
 FIXTURES = ROOT / "tests" / "fixtures"
-SID, TOKEN = "AC00000000000000000000000000000001", "test-auth-token"
+SID, TOKEN = "AC-fake-account-for-tests", "test-auth-token"
+API_TOKEN, DESK_TOKEN = uuid.uuid4().hex, "riverbend-desk-token"
 CLINIC_NUMBER = "+15875550100"  # Riverbend's number in this test's profile
 TRANSCRIPT = ROOT / "var" / "sms-transcript.md"
 
@@ -49,7 +52,12 @@ def sms(tmp_path_factory):
     credentials = folder / "credentials.yml"
     credentials.write_text("channels.rest.RestInput:\n" + "\n".join(block) + "\n", encoding="utf-8")
     with FakeTwilio() as twilio:
+        rasa_port = free_port()
         env = {
+            "RASA_URL": f"http://127.0.0.1:{rasa_port}",
+            "RASA_API_TOKEN": API_TOKEN,
+            "FRONTDESK_TOKEN_RIVERBEND_PHYSIO": DESK_TOKEN,
+            "TRACKER_DB": str(folder / "tracker.db"),
             "CLINICS_DIR": str(folder / "clinics"),
             "CITATIONS_DIR": str(folder / "citations"),
             "CALLBACK_DB_URL": f"sqlite:///{folder / 'callbacks.db'}",
@@ -59,10 +67,13 @@ def sms(tmp_path_factory):
             "TWILIO_API_URL": twilio.url,
         }
         actions = action_server(folder, env=env).start()
-        rasa = rasa_server(folder, actions.url, folder / "tracker.db", env=env, credentials=credentials).start()
+        api = ["--enable-api", "--auth-token", API_TOKEN]
+        rasa = rasa_server(
+            folder, actions.url, folder / "tracker.db", env=env, credentials=credentials, extra=api, port=rasa_port
+        ).start()
         TRANSCRIPT.parent.mkdir(exist_ok=True)
         TRANSCRIPT.write_text("# SMS through the fake Twilio API\n", encoding="utf-8")
-        yield rasa, twilio, folder / "tracker.db"
+        yield rasa, twilio, folder / "tracker.db", actions
         rasa.stop()
         actions.stop()
 
@@ -91,7 +102,7 @@ def stored(tracker_db, sender):
 
 
 def test_a_signed_sms_is_answered_at_once_and_the_reply_sent_through_twilios_api(sms):
-    rasa, twilio, _ = sms
+    rasa, twilio, _, _ = sms
     patient = "+14035550123"
     started = time.monotonic()
     response = post(rasa, twilio_form(patient, "how long is a session?"))
@@ -116,7 +127,7 @@ def test_a_signed_sms_is_answered_at_once_and_the_reply_sent_through_twilios_api
 
 
 def test_numbered_choices_by_sms(sms):
-    rasa, twilio, _ = sms
+    rasa, twilio, _, _ = sms
     patient = "+14035550124"
     post(rasa, twilio_form(patient, "is the thingy with the pokes ok"))
     sent = twilio.wait_for(patient, 2)
@@ -142,7 +153,7 @@ def test_numbered_choices_by_sms(sms):
     ],
 )
 def test_a_forged_request_is_refused_and_nothing_is_sent_or_stored(sms, signature, sign):
-    rasa, twilio, tracker_db = sms
+    rasa, twilio, tracker_db, _ = sms
     victim = f"+1403555{uuid.uuid4().int % 10000:04d}"
     before = len(twilio.requests)
     response = post(rasa, twilio_form(victim, "what is dry needling?"), signature=signature, sign=sign)
@@ -159,7 +170,7 @@ def test_a_forged_request_is_refused_and_nothing_is_sent_or_stored(sms, signatur
 
 
 def test_a_request_signed_for_another_body_is_refused(sms):
-    rasa, twilio, _ = sms
+    rasa, twilio, _, _ = sms
     form = twilio_form("+14035550125", "hello")
     url = f"{rasa.url}/webhooks/twilio/webhook"
     signature = RequestValidator(TOKEN).compute_signature(url, form)
@@ -168,7 +179,7 @@ def test_a_request_signed_for_another_body_is_refused(sms):
 
 
 def test_whatsapp_goes_through_the_same_channel(sms):
-    rasa, twilio, _ = sms
+    rasa, twilio, _, _ = sms
     patient = "whatsapp:+14035550126"
     assert post(rasa, twilio_form(patient, "does it hurt?", to=f"whatsapp:{CLINIC_NUMBER}")).status_code == 200
     [notice, answer] = twilio.wait_for(patient, 2)
@@ -178,5 +189,35 @@ def test_whatsapp_goes_through_the_same_channel(sms):
         [
             f"WhatsApp {patient}: does it hurt?",
             *[f"  Twilio API POST From={m['From']} To={m['To']}: {m['Body']}" for m in (notice, answer)],
+        ]
+    )
+
+
+def test_a_person_joins_an_sms_conversation_and_replies_by_sms(sms):
+    rasa, twilio, _, actions = sms
+    patient = "+14035550127"
+    post(rasa, twilio_form(patient, "can I talk to a real person?"))
+    sent = twilio.wait_for(patient, 3)
+    assert "I've asked the team at Riverbend" in sent[-1]["Body"]
+    inbox = requests.Session()
+    page = inbox.post(
+        f"{actions.url}/frontdesk/inbox/sign-in", data={"clinic": "riverbend_physio", "password": DESK_TOKEN}
+    )
+    assert quote(patient, safe='') in page.text  # waiting in Riverbend's inbox
+    token = re.search(r"name='csrf' value='([^']+)'", page.text).group(1)
+    url = f"{actions.url}/frontdesk/inbox/conversations/{quote(patient, safe='')}"
+    assert inbox.post(f"{url}/take", data={"csrf": token}).ok
+    joined = twilio.wait_for(patient, len(sent) + 1)[-1]
+    assert "has joined this chat" in joined["Body"]
+    assert inbox.post(f"{url}/reply", data={"csrf": token, "text": "Hi, Riverbend here."}).ok
+    reply = twilio.wait_for(patient, len(sent) + 2)[-1]
+    body = "Riverbend Physiotherapy (fictional) team: Hi, Riverbend here."
+    assert reply == {"To": patient, "From": CLINIC_NUMBER, "Body": body}
+    note(
+        [
+            f"Patient {patient}: can I talk to a real person?",
+            f"  -> {sent[-1]['Body']}",
+            f"Front desk takes it -> {joined['Body']}",
+            f"Front desk replies -> {reply['Body']}",
         ]
     )
