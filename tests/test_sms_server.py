@@ -203,7 +203,7 @@ def test_a_person_joins_an_sms_conversation_and_replies_by_sms(sms):
     page = inbox.post(
         f"{actions.url}/frontdesk/inbox/sign-in", data={"clinic": "riverbend_physio", "password": DESK_TOKEN}
     )
-    assert quote(patient, safe='') in page.text  # waiting in Riverbend's inbox
+    assert quote(patient, safe="") in page.text  # waiting in Riverbend's inbox
     token = re.search(r"name='csrf' value='([^']+)'", page.text).group(1)
     url = f"{actions.url}/frontdesk/inbox/conversations/{quote(patient, safe='')}"
     assert inbox.post(f"{url}/take", data={"csrf": token}).ok
