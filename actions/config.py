@@ -37,7 +37,9 @@ class Settings:
     retention_days: int
     purge_interval_hours: float
     notify_retry_seconds: float
-    tracker_db: Path
+    # The tracker store's database for transcripts, the report and the purge: a
+    # SQLAlchemy URL (TRACKER_DB_URL, e.g. PostgreSQL), else the SQLite file TRACKER_DB.
+    tracker_db_url: str
     # The bearer token the Rasa server must send (empty: none required).
     action_server_token: str
     # Each clinic's front-desk token and webhook: FRONTDESK_TOKEN_<ID> and
@@ -84,6 +86,9 @@ def _path(name: str, default: Path) -> Path:
     return value if value.is_absolute() else PROJECT_ROOT / value
 
 
+DEFAULT_TRACKER_DB = PROJECT_ROOT / "var" / "tracker.db"
+
+
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     """Return the settings (read once per process)."""
@@ -97,7 +102,7 @@ def settings() -> Settings:
         retention_days=int(os.environ.get("RETENTION_DAYS", "30")),
         purge_interval_hours=float(os.environ.get("PURGE_INTERVAL_HOURS", "6")),
         notify_retry_seconds=float(os.environ.get("NOTIFY_RETRY_SECONDS", "60")),
-        tracker_db=_path("TRACKER_DB", PROJECT_ROOT / "var" / "tracker.db"),
+        tracker_db_url=os.environ.get("TRACKER_DB_URL") or f"sqlite:///{_path('TRACKER_DB', DEFAULT_TRACKER_DB)}",
         action_server_token=os.environ.get("ACTION_SERVER_TOKEN", ""),
         frontdesk_tokens={
             **({clinic_id: os.environ["FRONTDESK_TOKEN"]} if os.environ.get("FRONTDESK_TOKEN") else {}),

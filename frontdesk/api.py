@@ -101,7 +101,7 @@ def _purge() -> None:
     config = settings()
     older = timedelta(days=config.retention_days)
     requests_ = store_for(config.callback_db_url).purge(older)
-    conversations = purge_conversations(config.tracker_db, older)
+    conversations = purge_conversations(config.tracker_db_url, older)
     logger.info(
         "Purged %s callback request(s) and %s conversation(s) older than %s days",
         requests_,

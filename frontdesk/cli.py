@@ -94,7 +94,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"#{row.id} marked {DONE}")
     elif args.command == "purge":
         removed = store.purge(args.older_than)
-        conversations = purge_conversations(config.tracker_db, args.older_than)
+        conversations = purge_conversations(config.tracker_db_url, args.older_than)
         print(f"purged {removed} request(s) and {conversations} conversation(s) older than {args.older_than}")
     elif args.command == "hash-password":
         password = getpass.getpass("New inbox password: ")

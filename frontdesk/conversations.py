@@ -1,38 +1,57 @@
-"""Read and purge conversations in Rasa's SQLite tracker store: transcripts, a clinic's conversations, retention."""
+"""Read and purge conversations in Rasa's SQL tracker store (SQLite or PostgreSQL): transcripts, retention.
+
+`tracker` is the store's database: a SQLAlchemy URL (TRACKER_DB_URL, for
+example the PostgreSQL database of docs/deployment.md) or the path of the
+SQLite file (TRACKER_DB). Both have Rasa's `events` table.
+"""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple, Union
+
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import Engine
 
 from shared.clinic import CLINIC_SLOT
 from shared.person import front_desk_message
 
 PATIENT, ASSISTANT, FRONT_DESK = "Patient", "Assistant", "Front desk"
+Tracker = Union[str, Path]
 
 
-def purge_conversations(tracker_db: Path, older_than: timedelta) -> int:
+@lru_cache(maxsize=8)
+def _engine_for(url: str) -> Engine:
+    return create_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
+
+
+def _engine(tracker: Tracker) -> Optional[Engine]:
+    """Return the tracker store's engine, or None while there is no database or no `events` table yet."""
+    where = str(tracker)
+    if "://" not in where:
+        if not Path(where).exists():
+            return None
+        where = f"sqlite:///{where}"
+    engine = _engine_for(where)
+    return engine if inspect(engine).has_table("events") else None
+
+
+def purge_conversations(tracker: Tracker, older_than: timedelta) -> int:
     """Delete every conversation whose last event is older; return how many."""
-    if not Path(tracker_db).exists():
+    engine = _engine(tracker)
+    if engine is None:
         return 0
     cutoff = time.time() - older_than.total_seconds()
-    with sqlite3.connect(tracker_db, timeout=30) as db:
-        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if "events" not in tables:
-            return 0
-        old = [
-            row[0]
-            for row in db.execute(
-                "SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < ?",
-                (cutoff,),
-            )
-        ]
-        db.executemany("DELETE FROM events WHERE sender_id = ?", [(s,) for s in old])
+    with engine.begin() as db:
+        query = text("SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < :cutoff")
+        old = [row[0] for row in db.execute(query, {"cutoff": cutoff})]
+        for sender in old:
+            db.execute(text("DELETE FROM events WHERE sender_id = :sender"), {"sender": sender})
     return len(old)
 
 
@@ -45,18 +64,16 @@ class Line:
     text: str
 
 
-def _events(tracker_db: Path, sender_id: Optional[str] = None) -> List[Tuple[str, str, float, dict]]:
+def _events(tracker: Tracker, sender_id: Optional[str] = None) -> List[Tuple[str, str, float, dict]]:
     """Return (sender, type, timestamp, data) of the events (of one conversation), in order."""
-    if not Path(tracker_db).exists():
+    engine = _engine(tracker)
+    if engine is None:
         return []
     query = "SELECT sender_id, type_name, timestamp, data FROM events"
-    args: Tuple = ()
     if sender_id is not None:
-        query, args = query + " WHERE sender_id = ?", (sender_id,)
-    with sqlite3.connect(f"file:{tracker_db}?mode=ro", uri=True, timeout=30) as db:
-        if "events" not in {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}:
-            return []
-        rows = db.execute(query + " ORDER BY id", args).fetchall()
+        query += " WHERE sender_id = :sender"
+    with engine.connect() as db:
+        rows = db.execute(text(query + " ORDER BY id"), {"sender": sender_id}).fetchall()
     return [(sender, kind, stamp, json.loads(data or "{}")) for sender, kind, stamp, data in rows]
 
 
@@ -69,9 +86,9 @@ def clinic_of_events(events: Iterable[Tuple[str, str, float, dict]]) -> Optional
     return clinic
 
 
-def transcript(tracker_db: Path, sender_id: str, clinic_id: str) -> Optional[List[Line]]:
+def transcript(tracker: Tracker, sender_id: str, clinic_id: str) -> Optional[List[Line]]:
     """Return the conversation's messages, or None if it is not this clinic's (or does not exist)."""
-    events = _events(tracker_db, sender_id)
+    events = _events(tracker, sender_id)
     if not events or clinic_of_events(events) != clinic_id:
         return None
     lines = []
@@ -88,9 +105,9 @@ def transcript(tracker_db: Path, sender_id: str, clinic_id: str) -> Optional[Lis
     return lines
 
 
-def clinic_conversations(tracker_db: Path, clinic_id: str) -> Dict[str, List[Tuple[str, str, float, dict]]]:
+def clinic_conversations(tracker: Tracker, clinic_id: str) -> Dict[str, List[Tuple[str, str, float, dict]]]:
     """Return the events of every conversation of this clinic, by sender."""
     by_sender: Dict[str, List[Tuple[str, str, float, dict]]] = {}
-    for event in _events(tracker_db):
+    for event in _events(tracker):
         by_sender.setdefault(event[0], []).append(event)
     return {s: events for s, events in by_sender.items() if clinic_of_events(events) == clinic_id}

@@ -191,7 +191,7 @@ class Inbox:
             session = self._session(request)
             if session is None:
                 return text("", status=401)
-            found = await _in_thread(transcript, settings().tracker_db, sender_id, session.clinic_id)
+            found = await _in_thread(transcript, settings().tracker_db_url, sender_id, session.clinic_id)
             if found is None:
                 return text("", status=404)
             return html(_lines(found, self._profile(session.clinic_id).timezone), headers=HEADERS)
@@ -228,7 +228,7 @@ class Inbox:
             if session is None:
                 return redirect(f"{PREFIX}/", status=303)
             profile = self._profile(session.clinic_id)
-            rows = await _in_thread(report, settings().tracker_db, session.clinic_id, profile.timezone)
+            rows = await _in_thread(report, settings().tracker_db_url, session.clinic_id, profile.timezone)
             cells = "".join(
                 f"<tr><td>{escape(r.week)}</td><td>{escape(r.outcome)}</td><td>{r.count}</td>"
                 f"<td>{escape(r.example)}</td></tr>"
@@ -249,7 +249,7 @@ class Inbox:
             if session is None:
                 return text("sign in first", status=401)
             profile = self._profile(session.clinic_id)
-            rows = await _in_thread(report, settings().tracker_db, session.clinic_id, profile.timezone)
+            rows = await _in_thread(report, settings().tracker_db_url, session.clinic_id, profile.timezone)
             headers = {**HEADERS, "Content-Disposition": f"attachment; filename=unanswered-{profile.id}.csv"}
             return text(as_csv(rows), headers=headers, content_type="text/csv; charset=utf-8")
 
@@ -308,7 +308,7 @@ class Inbox:
 
     async def _conversation_page(self, session: Session, sender_id: str) -> Optional[str]:
         config = settings()
-        found = await _in_thread(transcript, config.tracker_db, sender_id, session.clinic_id)
+        found = await _in_thread(transcript, config.tracker_db_url, sender_id, session.clinic_id)
         if found is None:
             return None
         profile = self._profile(session.clinic_id)

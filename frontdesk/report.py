@@ -17,11 +17,10 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Dict, FrozenSet, List, Optional, Tuple
 from zoneinfo import ZoneInfo
 
-from frontdesk.conversations import clinic_conversations
+from frontdesk.conversations import Tracker, clinic_conversations
 
 EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 PHONE = re.compile(r"\+?\d[\d\s().-]{5,}\d")
@@ -75,10 +74,10 @@ def _outcome(parse: dict, asked: bool) -> Optional[str]:
     return None
 
 
-def unanswered(tracker_db: Path, clinic_id: str) -> List[Unanswered]:
+def unanswered(tracker: Tracker, clinic_id: str) -> List[Unanswered]:
     """Return the clinic's unanswered questions (redacted), oldest first."""
     found: List[Unanswered] = []
-    for events in clinic_conversations(tracker_db, clinic_id).values():
+    for events in clinic_conversations(tracker, clinic_id).values():
         turns: List[Tuple[float, str, dict, List[bool]]] = []
         for _, kind, stamp, data in events:
             if kind == "user":
@@ -108,10 +107,10 @@ class Row:
     example: str
 
 
-def report(tracker_db: Path, clinic_id: str, zone: str) -> List[Row]:
+def report(tracker: Tracker, clinic_id: str, zone: str) -> List[Row]:
     """Return the report's rows: newest week first, then the most asked."""
     groups: Dict[Tuple[str, str], List[Tuple[FrozenSet[str], List[str]]]] = defaultdict(list)
-    for question in unanswered(tracker_db, clinic_id):
+    for question in unanswered(tracker, clinic_id):
         year, week, _ = question.at.astimezone(ZoneInfo(zone)).isocalendar()
         words = wording(question.text)
         bucket = groups[(f"{year}-W{week:02d}", question.outcome)]

@@ -144,6 +144,21 @@ def test_both_servers_use_the_shared_lock_store_and_tracker_store(topology):
     assert users == ["hi", "hi"]  # and both stored the conversation in PostgreSQL
 
 
+def test_the_inbox_reads_transcripts_and_the_report_from_postgresql(topology):
+    """The front desk's transcript and unanswered-questions report read the shared PostgreSQL tracker store."""
+    from frontdesk.conversations import transcript
+    from frontdesk.report import report
+
+    patient = "inbox-on-postgres"
+    say(topology.servers[0], patient, "how much does it cost? my number is 403-555-0100")
+    lines = transcript(topology.tracker_url, patient, "apollo_calgary")
+    said = [line.text for line in lines if line.who == "Patient"]
+    assert said == ["how much does it cost? my number is 403-555-0100"]
+    assert transcript(topology.tracker_url, patient, "dynamic_okotoks") is None  # another clinic's: not shown
+    rows = report(topology.tracker_url, "apollo_calgary", "America/Edmonton")
+    assert any(r.outcome == "hand-off: price" and "[phone]" in r.example for r in rows)
+
+
 def test_one_conversation_alternating_between_the_servers_continues(topology):
     """Slots, the active form and history live in PostgreSQL: each message goes to the other server."""
     servers = topology.servers
