@@ -84,7 +84,7 @@ shell: $(MODEL) ## Chat in the terminal (start the action server first: make run
 run-actions: $(STAMP) ## Start only the action server
 	SANIC_HOST=$(ACTION_HOST) $(BIN)/python -m actions --port $(ACTION_PORT)
 
-test: $(MODEL) validate lint ## Install, train if needed, and run every test
+test: $(MODEL) validate lint web ## Install, train if needed, and run every test
 	$(BIN)/pytest --ignore=tests/browser
 	$(MAKE) --no-print-directory test-stories
 	$(MAKE) --no-print-directory test-browser

@@ -46,7 +46,8 @@ def copy_project(target: Path) -> None:
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / name)
     (target / ".venv").symlink_to(ROOT / ".venv")
-    vendor = ROOT / "web" / "widget" / "vendor"
+    vendor = ROOT / "web" / "widget" / "vendor"  # `make web` (a prerequisite of `make test`) made it
+    assert vendor.is_dir(), "run `make web` first"
     shutil.copytree(vendor, target / "web" / "widget" / "vendor")
     (target / "models").mkdir(exist_ok=True)
     shutil.copy(MODEL, target / "models" / MODEL.name)  # newest: nothing to retrain

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.model
 
 DOMAIN = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))
 HURTS = clinic_said("utter_faq/does_it_hurt")
-PRICE = DOMAIN["responses"]["utter_handoff/price"][0]["text"]
+PRICE = clinic_said("utter_handoff/price")
 CONTACT = (
     "The team at Apollo Physiotherapy Massage and Chiro (NE Calgary, Alberta) can help: "
     "email info@apollophysioyyc.com."

@@ -16,7 +16,7 @@ TRANSCRIPT = ROOT / "var" / "transcript.md"
 
 
 def response_text(name: str) -> str:
-    return clinic_said(name) if name.startswith("utter_faq/") else DOMAIN["responses"][name][0]["text"]
+    return clinic_said(name)  # as said to a conversation of the default clinic
 
 
 @pytest.fixture(scope="module")
