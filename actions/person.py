@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Text
 
-import requests
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, ReminderScheduled, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.callback import pending_question
 from actions.config import profile_of, settings
+from frontdesk.notify import send
 from frontdesk.store import WAITING, store_for
-
-logger = logging.getLogger(__name__)
 
 NOBODY_CAME = "EXTERNAL_nobody_came"
 
@@ -30,7 +27,8 @@ def ask_for_person(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[E
     url = config.webhook_for(profile.id)
     if created and url:  # no personal data: only that someone is waiting
         text = f"A patient is waiting for a person in the {profile.name} inbox."
-        threading.Thread(target=_ping, args=(url, text), daemon=True).start()
+        # One attempt, off the action's thread: the patient's reply does not wait for it.
+        threading.Thread(target=send, args=(url, {"text": text}), kwargs={"attempts": 1}, daemon=True).start()
     minutes = config.person_wait_minutes
     dispatcher.utter_message(response="utter_person_requested", minutes=f"{minutes:g}")
     due = datetime.now() + timedelta(minutes=minutes)
@@ -38,13 +36,6 @@ def ask_for_person(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[E
         SlotSet("pending_question", pending_question(tracker)),
         ReminderScheduled(NOBODY_CAME, trigger_date_time=due, name="person_wait", kill_on_user_message=False),
     ]
-
-
-def _ping(url: str, text: str) -> None:
-    try:
-        requests.post(url, json={"text": text}, timeout=10).raise_for_status()
-    except requests.RequestException as error:
-        logger.warning("Live hand-off: the webhook could not be told (%s)", type(error).__name__)
 
 
 class ActionCheckPerson(Action):

@@ -1,4 +1,4 @@
-"""Announce new callback requests to a Slack-compatible webhook, with retries.
+"""Announce new callback requests (and waiting conversations) to a Slack-compatible webhook, with retries.
 
 The message carries no personal details: only that request #N is waiting and
 how to see it. A request whose announcement failed stays `notified = false`
@@ -32,21 +32,21 @@ def message_for(request: CallbackRequest) -> dict:
 
 def send(
     url: str,
-    request: CallbackRequest,
+    message: dict,
     attempts: int = 3,
     backoff: float = 0.5,
     sleep: Callable[[float], None] = time.sleep,
 ) -> bool:
-    """POST the announcement, retrying with backoff; return whether it was delivered."""
+    """POST a Slack-compatible message, retrying with backoff; return whether it was delivered."""
     for attempt in range(1, attempts + 1):
         try:
-            response = requests.post(url, json=message_for(request), timeout=5)
+            response = requests.post(url, json=message, timeout=5)
             if response.status_code < 300:
                 return True
             problem = f"HTTP {response.status_code}"
         except requests.RequestException as error:
             problem = type(error).__name__
-        logger.warning("Webhook for callback #%s failed (attempt %s/%s): %s", request.id, attempt, attempts, problem)
+        logger.warning("Webhook failed (attempt %s/%s): %s", attempt, attempts, problem)
         if attempt < attempts:
             sleep(backoff * 2 ** (attempt - 1))
     return False
@@ -60,7 +60,7 @@ def notify_pending(store: CallbackStore, url: Union[str, Callable[[str], str]], 
         webhook = webhook_for(request.clinic_id)
         if not webhook:
             continue  # this clinic has no webhook: nothing to announce
-        ok = send(webhook, request, **send_options)
+        ok = send(webhook, message_for(request), **send_options)
         store.record_notification(request.id, ok)
         delivered += ok
     return delivered
