@@ -75,11 +75,6 @@ class Settings:
                 found = clinic_id  # no early return: the time taken does not tell which one
         return found
 
-    @property
-    def clinic_file(self) -> Path:
-        """Return the chosen clinic's profile file (ProfileError for an id that is not a plain name)."""
-        return clinic_file(self.clinic_id, self.clinics_dir)
-
 
 def _path(name: str, default: Path) -> Path:
     value = Path(os.environ.get(name) or default)
@@ -128,13 +123,17 @@ def _per_clinic(prefix: str) -> Dict[str, str]:
 
 def current_profile() -> ClinicProfile:
     """Return the profile chosen by CLINIC_ID, the default clinic (read once per process)."""
-    return profile_at(settings().clinic_file)
+    return profile_for(settings().clinic_id)
+
+
+def profile_for(clinic_id: str) -> ClinicProfile:
+    """Return a clinic's profile from the clinics folder (read once per process)."""
+    return profile_at(clinic_file(clinic_id, settings().clinics_dir))
 
 
 def profile_of(tracker: Tracker) -> ClinicProfile:
     """Return the profile of the conversation's clinic (set at its session start; CLINIC_ID if it names none)."""
-    clinic_id = conversation_clinic(tracker.get_slot, settings().clinic_id)
-    return profile_at(clinic_file(clinic_id, settings().clinics_dir))
+    return profile_for(conversation_clinic(tracker.get_slot, settings().clinic_id))
 
 
 def all_profiles() -> Dict[str, ClinicProfile]:

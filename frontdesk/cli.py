@@ -9,13 +9,13 @@ import sys
 from datetime import timedelta
 from typing import List, Optional
 
-from actions.config import settings
+from actions.config import profile_for, settings
 from frontdesk.auth import hash_password
 from frontdesk.conversations import purge_conversations
 from frontdesk.display import local_time, shown
 from frontdesk.notify import notify_pending
 from frontdesk.store import DONE, OPEN, CallbackRequest, store_for
-from shared.clinic import DEFAULT_TIMEZONE, ProfileError, clinic_file, profile_at
+from shared.clinic import DEFAULT_TIMEZONE, ProfileError
 
 DURATION = re.compile(r"^(\d+)([dh])$")
 MIN_PASSWORD = 12
@@ -45,7 +45,7 @@ def _details(r: CallbackRequest, zone: str) -> str:
 def _zone(clinic_id: str) -> str:
     """Return the clinic's time zone (its profile's, or America/Edmonton)."""
     try:
-        return profile_at(clinic_file(clinic_id, settings().clinics_dir)).timezone
+        return profile_for(clinic_id).timezone
     except ProfileError:
         return DEFAULT_TIMEZONE
 

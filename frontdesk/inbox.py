@@ -25,7 +25,7 @@ from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse, file, html, redirect, text
 
-from actions.config import all_profiles, settings
+from actions.config import all_profiles, profile_for, settings
 from frontdesk import rasa_api
 from frontdesk.auth import Attempts, Session, Sessions, check_password, same_token
 from frontdesk.conversations import ASSISTANT, FRONT_DESK, PATIENT, Line, transcript
@@ -103,7 +103,7 @@ class Inbox:
 
     @staticmethod
     def _profile(clinic_id: str) -> ClinicProfile:
-        return all_profiles()[clinic_id]
+        return profile_for(clinic_id)  # cached: every page and transcript poll asks
 
     @staticmethod
     def _respond(body: str, status: int = 200) -> HTTPResponse:
@@ -206,7 +206,8 @@ class Inbox:
             handoff = await _in_thread(store.handoff_of, sender_id)
             if handoff is None or handoff.clinic_id != session.clinic_id:
                 return self._not_found()
-            who = f"{self._profile(session.clinic_id).short_name or self._profile(session.clinic_id).name} team"
+            profile = self._profile(session.clinic_id)
+            who = f"{profile.short_name or profile.name} team"
             reply = " ".join((request.form.get("text") or "").split())[:MAX_REPLY]
             try:
                 if step == "take" and handoff.status == WAITING:
