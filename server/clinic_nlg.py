@@ -15,6 +15,7 @@ reads it, nothing is retrained. Named in endpoints.yml (``nlg: type:``).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
@@ -65,26 +66,47 @@ def clinic_responses(
     return result
 
 
+@dataclass(frozen=True)
+class ClinicSources:
+    """Every reviewed clinic's answers, which clinic's answer is the general one per topic, and the sources' names."""
+
+    answers: Dict[str, Dict[str, str]]
+    general_from: Dict[str, str]
+    source_names: Dict[str, str]
+
+    @classmethod
+    def read(cls, citations_dir: Path, clinics_dir: Optional[str]) -> "ClinicSources":
+        """Read the citations, knowledge/topics.yml and the general sources' profiles; log unusable clinics."""
+        answers = clinic_answers(citations_dir)
+        topics = yaml.safe_load(TOPICS_FILE.read_text(encoding="utf-8"))["topics"]
+        general_from = {t: e["general_from"] for t, e in topics.items() if e.get("general_from")}
+        profiles = {}
+        for clinic_id in set(answers) | set(general_from.values()):
+            try:
+                profiles[clinic_id] = load_profile(clinic_file(clinic_id, clinics_dir))
+            except ProfileError as error:
+                logger.warning("Citations for clinic %s, but no usable profile: %s", clinic_id, error)
+        names = {}
+        for source in general_from.values():
+            found = profiles.get(source)
+            names[source] = f"{found.name}, {found.location}" if found else source
+        return cls(answers, general_from, names)
+
+    def add_to(self, responses: Dict[Text, List[Dict[Text, Any]]]) -> Dict[Text, List[Dict[Text, Any]]]:
+        """Return the responses with every clinic's variations."""
+        return clinic_responses(responses, self.answers, self.general_from, self.source_names)
+
+
 class ClinicResponses(TemplatedNaturalLanguageGenerator):
     """Rasa's response generator, with each clinic's own answers as conditional variations."""
 
     def __init__(self, endpoint_config: Optional[EndpointConfig] = None, domain: Optional[Domain] = None) -> None:
         """Read every clinic's citations; the variations are added to whatever responses Rasa gives."""
         config = settings()
-        self.answers = clinic_answers(config.citations_dir)
-        topics = yaml.safe_load(TOPICS_FILE.read_text(encoding="utf-8"))["topics"]
-        self.general_from = {t: e["general_from"] for t, e in topics.items() if e.get("general_from")}
-        for clinic_id in self.answers:
-            self._check_profile(clinic_id, config.clinics_dir)
-        self.source_names = {}
-        for source in set(self.general_from.values()):
-            try:
-                profile = load_profile(clinic_file(source, config.clinics_dir))
-                self.source_names[source] = f"{profile.name}, {profile.location}"
-            except ProfileError:
-                self.source_names[source] = source
+        self.sources = ClinicSources.read(config.citations_dir, config.clinics_dir)
         super().__init__(domain.responses if domain else {})
-        logger.info("Answers from their own pages for %d clinic(s): %s", len(self.answers), ", ".join(self.answers))
+        answered = ", ".join(self.sources.answers)
+        logger.info("Answers from their own pages for %d clinic(s): %s", len(self.sources.answers), answered)
 
     @property
     def responses(self) -> Dict[Text, List[Dict[Text, Any]]]:
@@ -94,12 +116,4 @@ class ClinicResponses(TemplatedNaturalLanguageGenerator):
     @responses.setter
     def responses(self, value: Dict[Text, List[Dict[Text, Any]]]) -> None:
         # Rasa sets the domain's responses again when it loads a model (Agent.load_model).
-        self._responses = clinic_responses(value or {}, self.answers, self.general_from, self.source_names)
-
-    @staticmethod
-    def _check_profile(clinic_id: str, clinics_dir: str) -> None:
-        """Log a clinic that has citations but no profile (its answers are never used)."""
-        try:
-            load_profile(clinic_file(clinic_id, clinics_dir))
-        except ProfileError as error:
-            logger.warning("Citations for clinic %s, but no usable profile: %s", clinic_id, error)
+        self._responses = self.sources.add_to(value or {})

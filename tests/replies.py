@@ -9,8 +9,7 @@ from typing import Dict
 import yaml
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 
-from knowledge.citations import TOPICS_FILE
-from server.clinic_nlg import clinic_answers, clinic_responses
+from server.clinic_nlg import ClinicSources
 from shared.clinic import DEFAULT_CLINIC_ID, load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,11 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @lru_cache(maxsize=1)
 def _generator() -> TemplatedNaturalLanguageGenerator:
     domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-    topics = yaml.safe_load(TOPICS_FILE.read_text(encoding="utf-8"))["topics"]
-    general = {t: e["general_from"] for t, e in topics.items() if e.get("general_from")}
-    names = {c: f"{load_profile(ROOT / 'clinics' / f'{c}.yml').name}" for c in set(general.values())}
-    responses = clinic_responses(domain["responses"], clinic_answers(ROOT / "knowledge" / "citations"), general, names)
-    return TemplatedNaturalLanguageGenerator(responses)
+    sources = ClinicSources.read(ROOT / "knowledge" / "citations", None)  # as the Rasa server reads them
+    return TemplatedNaturalLanguageGenerator(sources.add_to(domain["responses"]))
 
 
 def clinic_said(response: str, clinic_id: str = DEFAULT_CLINIC_ID, **values: str) -> str:
