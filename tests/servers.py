@@ -7,6 +7,7 @@ endpoints file (so tests never touch var/tracker.db or the default ports).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -186,3 +187,22 @@ def say(server: Server, sender: str, message: str, timeout: float = 30) -> List[
     )
     response.raise_for_status()
     return response.json()
+
+
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def three_clinics(folder: Path, **riverbend: object) -> Dict[str, str]:
+    """Copy the clinics and their citations with the fictional Riverbend added (its profile changed by `riverbend`).
+
+    Return the environment that points both servers at them (CLINICS_DIR, CITATIONS_DIR), as a provider adds a clinic.
+    """
+    (folder / "clinics").mkdir()
+    (folder / "citations").mkdir()
+    for path in ROOT.glob("clinics/*.yml"):
+        shutil.copy(path, folder / "clinics" / path.name)
+    profile = yaml.safe_load((FIXTURES / "clinics" / "riverbend_physio.yml").read_text(encoding="utf-8"))
+    (folder / "clinics" / "riverbend_physio.yml").write_text(yaml.safe_dump({**profile, **riverbend}))
+    for path in [*ROOT.glob("knowledge/citations/*.yml"), FIXTURES / "citations" / "riverbend_physio.yml"]:
+        shutil.copy(path, folder / "citations" / path.name)
+    return {"CLINICS_DIR": str(folder / "clinics"), "CITATIONS_DIR": str(folder / "citations")}

@@ -9,7 +9,6 @@ refused before anything is stored.
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import uuid
 
@@ -17,7 +16,7 @@ import pytest
 import requests
 import yaml
 
-from tests.servers import ROOT, action_server, rasa_server
+from tests.servers import ROOT, action_server, rasa_server, three_clinics
 
 FIXTURES = ROOT / "tests" / "fixtures"
 CLINICS = ("apollo_calgary", "dynamic_okotoks", "riverbend_physio")
@@ -48,17 +47,7 @@ def _answers(clinic_id):
 def deployment(tmp_path_factory):
     """Start one action server and one Rasa server for the three clinics; yield the Rasa server and its tracker file."""
     folder = tmp_path_factory.mktemp("clinics")
-    (folder / "clinics").mkdir()
-    (folder / "citations").mkdir()
-    for path in [*ROOT.glob("clinics/*.yml"), FIXTURES / "clinics" / "riverbend_physio.yml"]:
-        shutil.copy(path, folder / "clinics" / path.name)
-    for path in [*ROOT.glob("knowledge/citations/*.yml"), FIXTURES / "citations" / "riverbend_physio.yml"]:
-        shutil.copy(path, folder / "citations" / path.name)
-    env = {
-        "CLINICS_DIR": str(folder / "clinics"),
-        "CITATIONS_DIR": str(folder / "citations"),
-        "CALLBACK_DB_URL": f"sqlite:///{folder / 'callbacks.db'}",
-    }
+    env = {**three_clinics(folder), "CALLBACK_DB_URL": f"sqlite:///{folder / 'callbacks.db'}"}
     actions = action_server(folder, env=env).start()
     tracker_db = folder / "tracker.db"
     rasa = rasa_server(folder, actions.url, tracker_db, env=env).start()

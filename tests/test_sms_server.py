@@ -9,7 +9,6 @@ exact requests the channel then sent to the fake Twilio API.
 from __future__ import annotations
 
 import re
-import shutil
 import sqlite3
 import time
 import uuid
@@ -17,11 +16,10 @@ from urllib.parse import quote
 
 import pytest
 import requests
-import yaml
 from twilio.request_validator import RequestValidator
 
 from tests.fake_twilio import FakeTwilio
-from tests.servers import ROOT, action_server, free_port, rasa_server
+from tests.servers import ROOT, action_server, free_port, rasa_server, three_clinics
 
 pytestmark = pytest.mark.model
 
@@ -36,16 +34,7 @@ TRANSCRIPT = ROOT / "var" / "sms-transcript.md"
 def sms(tmp_path_factory):
     """Start the fake Twilio, the action server and Rasa with the SMS channel; yield (rasa, twilio, tracker db)."""
     folder = tmp_path_factory.mktemp("sms")
-    (folder / "clinics").mkdir()
-    (folder / "citations").mkdir()
-    for path in ROOT.glob("clinics/*.yml"):
-        shutil.copy(path, folder / "clinics" / path.name)
-    profile = yaml.safe_load((FIXTURES / "clinics" / "riverbend_physio.yml").read_text(encoding="utf-8"))
-    (folder / "clinics" / "riverbend_physio.yml").write_text(
-        yaml.safe_dump({**profile, "sms_numbers": [CLINIC_NUMBER]})
-    )
-    for path in [*ROOT.glob("knowledge/citations/*.yml"), FIXTURES / "citations" / "riverbend_physio.yml"]:
-        shutil.copy(path, folder / "citations" / path.name)
+    clinics = three_clinics(folder, sms_numbers=[CLINIC_NUMBER])
     text = (ROOT / "credentials.yml").read_text(encoding="utf-8")
     block = [line[2:] for line in text.splitlines() if line.startswith(("# channels.sms", "#   "))]
     block = [line for line in block if "webhook_url" not in line]  # optional: the URL as called here
@@ -58,8 +47,7 @@ def sms(tmp_path_factory):
             "RASA_API_TOKEN": API_TOKEN,
             "FRONTDESK_TOKEN_RIVERBEND_PHYSIO": DESK_TOKEN,
             "TRACKER_DB": str(folder / "tracker.db"),
-            "CLINICS_DIR": str(folder / "clinics"),
-            "CITATIONS_DIR": str(folder / "citations"),
+            **clinics,
             "CALLBACK_DB_URL": f"sqlite:///{folder / 'callbacks.db'}",
             "TWILIO_ACCOUNT_SID": SID,
             "TWILIO_AUTH_TOKEN": TOKEN,
