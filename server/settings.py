@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from shared.clinic import DEFAULT_CLINIC_ID, PROJECT_ROOT, clinic_file
+from shared.clinic import DEFAULT_CLINIC_ID, PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ DEFAULT_ACTION_TIMEOUT = 20.0
 class Settings:
     """Everything the Rasa server's own code reads from the environment."""
 
-    # The clinic whose profile is said when the action server cannot be reached (CLINIC_ID, CLINICS_DIR).
+    # The clinic of a conversation that names none (CLINIC_ID), and where the profiles are (CLINICS_DIR).
     clinic_id: str
     clinics_dir: str
     # Each clinic's reviewed answers (CITATIONS_DIR, default knowledge/citations/).
@@ -34,11 +34,6 @@ class Settings:
     action_server_timeout: float
     # Sent to the action server as a bearer token, unless endpoints.yml has one.
     action_server_token: str
-
-    @property
-    def clinic_file(self) -> Path:
-        """Return the chosen clinic's profile file (ProfileError for an id that is not a plain name)."""
-        return clinic_file(self.clinic_id, self.clinics_dir)
 
 
 def _positive(name: str, default: float, kind: type) -> float:
